@@ -1,0 +1,10 @@
+//! sluice: put a user-space program into the Linux network path.
+//!
+//! This facade re-exports the library crates under one name, so that a
+//! program can say `sluice::wire`, `sluice::pcap`, … The command-line tool
+//! lives in this package's binary.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub use sluice_pcap as pcap;
+pub use sluice_wire as wire;

@@ -1,0 +1,6 @@
+//! The `sluice` command-line tool.
+#![forbid(unsafe_code)]
+
+fn main() {
+    println!("sluice {}", env!("CARGO_PKG_VERSION"));
+}

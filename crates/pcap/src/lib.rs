@@ -1,0 +1,2 @@
+//! Capture files: pcap and pcapng readers and writers.
+#![deny(missing_docs)]
