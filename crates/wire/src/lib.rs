@@ -1,19 +1,46 @@
 //! Zero-copy typed views and builders for packet headers, and checksums.
-//!
-//! This is the bottom layer of sluice: it knows nothing of files, sockets or
-//! Linux. Every protocol lives in its own module with the same shape (after
-//! smoltcp's `wire`): a `Packet<T: AsRef<[u8]>>` view with `new_unchecked`,
-//! `new_checked`, getters and (for `T: AsMut<[u8]>`) setters, and a `Repr`
-//! that can `parse`, report its `buffer_len` and `emit`.
-//!
-//! # Panic contract
-//!
-//! Untrusted bytes always go through `new_checked`. Once `check_len()` has
-//! returned `Ok`, no accessor of that view panics. `Repr::emit` never panics
-//! on a buffer of exactly `buffer_len()` bytes.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod checksum;
+pub mod error;
+pub mod ethernet;
+pub mod ethertype;
+pub mod ip_protocol;
 pub mod linktype;
 
+pub use error::{Error, ErrorKind, Protocol, Reason, Result};
+pub use ethertype::EtherType;
+pub use ip_protocol::IpProtocol;
 pub use linktype::LinkType;
+
+/// A byte range of a header field (used by every view's `mod field`).
+pub(crate) type Field = core::ops::Range<usize>;
+
+/// Big-endian reads from slices at least as long as the value.
+pub(crate) mod be {
+    #[inline]
+    pub fn u16(b: &[u8]) -> u16 {
+        u16::from_be_bytes([b[0], b[1]])
+    }
+    #[inline]
+    pub fn u24(b: &[u8]) -> u32 {
+        u32::from_be_bytes([0, b[0], b[1], b[2]])
+    }
+    #[inline]
+    pub fn u32(b: &[u8]) -> u32 {
+        u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+    }
+}
+
+/// Big-endian writes into slices at least as long as the value.
+pub(crate) mod set_be {
+    #[inline]
+    pub fn u16(b: &mut [u8], v: u16) {
+        b[..2].copy_from_slice(&v.to_be_bytes());
+    }
+    #[inline]
+    pub fn u32(b: &mut [u8], v: u32) {
+        b[..4].copy_from_slice(&v.to_be_bytes());
+    }
+}
