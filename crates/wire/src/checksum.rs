@@ -326,7 +326,7 @@ mod tests {
 
         #[test]
         fn incremental_equals_full_recompute(
-            mut bytes in proptest::collection::vec(any::<u8>(), 24..200),
+            mut bytes in proptest::collection::vec(any::<u8>(), 32..200),
             word_at in 0usize..10,
             new16 in any::<u16>(),
             new32 in any::<u32>(),

@@ -2,12 +2,15 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod arp;
 pub mod checksum;
 pub mod error;
 pub mod ethernet;
 pub mod ethertype;
 pub mod ip_protocol;
+pub mod ipv4;
 pub mod linktype;
+pub mod vlan;
 
 pub use error::{Error, ErrorKind, Protocol, Reason, Result};
 pub use ethertype::EtherType;
