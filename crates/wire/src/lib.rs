@@ -2,13 +2,18 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod ah;
 pub mod arp;
 pub mod checksum;
 pub mod error;
+pub mod esp;
 pub mod ethernet;
 pub mod ethertype;
 pub mod ip_protocol;
 pub mod ipv4;
+pub mod ipv6;
+pub mod ipv6_ext;
+pub mod ipv6_fragment;
 pub mod linktype;
 pub mod vlan;
 
