@@ -35,6 +35,32 @@ impl Insn {
     pub const fn class(self) -> u16 {
         self.code & 0x07
     }
+
+    /// The load size (`code & 0x18`), for loads.
+    pub const fn size(self) -> u16 {
+        self.code & 0x18
+    }
+
+    /// The addressing mode (`code & 0xe0`), for loads.
+    pub const fn mode(self) -> u16 {
+        self.code & 0xe0
+    }
+
+    /// The operation (`code & 0xf0`), for ALU and jump instructions.
+    pub const fn op(self) -> u16 {
+        self.code & 0xf0
+    }
+
+    /// The operand source (`code & 0x08`): [`K`] or [`X`].
+    pub const fn src(self) -> u16 {
+        self.code & 0x08
+    }
+
+    /// Whether this is a conditional jump (`jeq`, `jgt`, `jge`, `jset`):
+    /// the instructions whose `jt` and `jf` fields are used.
+    pub const fn is_conditional_jump(self) -> bool {
+        self.class() == JMP && self.op() != JA
+    }
 }
 
 // Instruction classes.
@@ -167,4 +193,52 @@ pub mod ancillary {
     pub const RANDOM: u32 = OFF + 56;
     /// VLAN TPID.
     pub const VLAN_TPID: u32 = OFF + 60;
+    /// End of the ancillary area (`SKF_AD_OFF + SKF_AD_MAX`).
+    pub const END: u32 = OFF + 64;
+
+    /// Packet loads at `LL_OFF + n` read byte `n` from the link-layer
+    /// header on (`SKF_LL_OFF`, i.e. -0x200000 as u32).
+    pub const LL_OFF: u32 = 0xffe0_0000;
+    /// Packet loads at `NET_OFF + n` read byte `n` from the network-layer
+    /// header on (`SKF_NET_OFF`, i.e. -0x100000 as u32).
+    pub const NET_OFF: u32 = 0xfff0_0000;
+
+    /// Every ancillary offset the kernel knows, with the name libpcap's
+    /// disassembler prints for it (`ldb [vlanp]`).
+    pub const ALL: [(u32, &str); 16] = [
+        (PROTOCOL, "proto"),
+        (PKTTYPE, "type"),
+        (IFINDEX, "ifidx"),
+        (NLATTR, "nla"),
+        (NLATTR_NEST, "nlan"),
+        (MARK, "mark"),
+        (QUEUE, "queue"),
+        (HATYPE, "hatype"),
+        (RXHASH, "rxhash"),
+        (CPU, "cpu"),
+        (ALU_XOR_X, "xor_x"),
+        (VLAN_TAG, "vlan_tci"),
+        (VLAN_TAG_PRESENT, "vlanp"),
+        (PAY_OFFSET, "poff"),
+        (RANDOM, "random"),
+        (VLAN_TPID, "vlan_tpid"),
+    ];
+
+    /// The libpcap name of a known ancillary offset (`vlan_tci` for
+    /// [`VLAN_TAG`]), or `None` if `k` is not one.
+    pub fn name(k: u32) -> Option<&'static str> {
+        ALL.iter()
+            .find(|&&(off, _)| off == k)
+            .map(|&(_, name)| name)
+    }
+
+    /// The offset of an ancillary name as libpcap prints it (`vlanp`).
+    pub fn from_name(name: &str) -> Option<u32> {
+        ALL.iter().find(|&&(_, n)| n == name).map(|&(off, _)| off)
+    }
+
+    /// Whether `k` is an ancillary offset the kernel accepts.
+    pub fn is_known(k: u32) -> bool {
+        name(k).is_some()
+    }
 }
