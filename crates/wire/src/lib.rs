@@ -9,18 +9,59 @@ pub mod error;
 pub mod esp;
 pub mod ethernet;
 pub mod ethertype;
+pub mod icmpv4;
+pub mod icmpv6;
 pub mod ip_protocol;
 pub mod ipv4;
 pub mod ipv6;
 pub mod ipv6_ext;
 pub mod ipv6_fragment;
 pub mod linktype;
+pub mod ndisc_option;
 pub mod vlan;
 
 pub use error::{Error, ErrorKind, Protocol, Reason, Result};
 pub use ethertype::EtherType;
 pub use ip_protocol::IpProtocol;
 pub use linktype::LinkType;
+
+/// Declares a protocol-number enum that keeps unknown values: each named
+/// variant maps to one value, everything else to `Unknown(raw)`.
+macro_rules! enum_with_unknown {
+    (
+        $(#[$enum_attr:meta])*
+        pub enum $name:ident($ty:ty) {
+            $( $(#[$variant_attr:meta])* $variant:ident = $value:expr ),+ $(,)?
+        }
+    ) => {
+        $(#[$enum_attr])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $( $(#[$variant_attr])* $variant, )+
+            /// Any other value, kept as it was.
+            Unknown($ty),
+        }
+
+        impl From<$ty> for $name {
+            fn from(v: $ty) -> Self {
+                match v {
+                    $( $value => $name::$variant, )+
+                    other => $name::Unknown(other),
+                }
+            }
+        }
+
+        impl From<$name> for $ty {
+            fn from(v: $name) -> Self {
+                match v {
+                    $( $name::$variant => $value, )+
+                    $name::Unknown(other) => other,
+                }
+            }
+        }
+    };
+}
+pub(crate) use enum_with_unknown;
 
 /// A byte range of a header field (used by every view's `mod field`).
 pub(crate) type Field = core::ops::Range<usize>;
