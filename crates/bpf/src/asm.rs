@@ -4,7 +4,9 @@
 //!
 //! In the `-d` form the `(nnn)` prefix is optional, but when present it
 //! must be the instruction's index; jump targets are absolute, as tcpdump
-//! prints them, and must lie ahead. Numbers are decimal (negative allowed,
+//! prints them. Conditional jumps must lead ahead; a `ja` to an earlier
+//! index assembles to the wrapped offset libpcap uses for `protochain`
+//! (and which [`Program::new`](crate::Program::new) rejects). Numbers are decimal (negative allowed,
 //! as `%d` prints values of 2³¹ and above) or hexadecimal with `0x`.
 //! Besides tcpdump's own text, `ldx #pktlen` and `ret a` are accepted.
 //!
@@ -90,7 +92,7 @@ pub enum AsmErrorKind {
         /// The index written.
         found: String,
     },
-    /// A jump target that is not ahead of the jump.
+    /// A conditional jump target that is not ahead of the jump.
     JumpBackward {
         /// The target written.
         target: i64,
@@ -440,25 +442,34 @@ fn src_operand(c: &mut Cursor<'_>) -> Result<Option<u32>, AsmError> {
     }
 }
 
-/// A jump target written as an absolute index; returns the offset from
-/// `index + 1`, at most `max`.
-fn target(c: &mut Cursor<'_>, index: usize, max: u64) -> Result<u32, AsmError> {
+/// A conditional jump target written as an absolute index; returns the
+/// offset from `index + 1`, which must fit in 8 bits.
+fn target(c: &mut Cursor<'_>, index: usize) -> Result<u8, AsmError> {
     let (t, start) = c.number("a jump target (an instruction index)")?;
     let next = index as i64 + 1;
     if t < next {
         return Err(c.error_at(start, AsmErrorKind::JumpBackward { target: t, index }));
     }
-    let off = (t - next) as u64;
-    if off > max {
-        let kind = if max == 255 {
-            AsmErrorKind::JumpTooFar { target: t, index }
-        } else {
+    u8::try_from(t - next)
+        .map_err(|_| c.error_at(start, AsmErrorKind::JumpTooFar { target: t, index }))
+}
+
+/// A `ja` target: an absolute index, offset from `index + 1` modulo 2³²
+/// as libpcap computes it. libpcap emits backward `ja` for `protochain`
+/// (its own interpreter runs them), and tcpdump prints them as earlier
+/// indices; they assemble, and [`Program::new`](crate::Program::new)
+/// rejects them.
+fn ja_target(c: &mut Cursor<'_>, index: usize) -> Result<u32, AsmError> {
+    let (t, start) = c.number("a jump target (an instruction index)")?;
+    let off = t - (index as i64 + 1);
+    if !(-(1i64 << 32)..1i64 << 32).contains(&off) {
+        return Err(c.error_at(
+            start,
             AsmErrorKind::OutOfRange {
                 field: "a 32-bit jump offset",
                 value: t.to_string(),
-            }
-        };
-        return Err(c.error_at(start, kind));
+            },
+        ));
     }
     Ok(off as u32)
 }
@@ -593,7 +604,7 @@ fn d_line(n: usize, line_no: usize, line: &str) -> Result<Insn, AsmError> {
             stmt(if mnemonic == "st" { ST } else { STX }, k)
         }
         "ja" => {
-            let k = target(&mut c, n, u64::from(u32::MAX))?;
+            let k = ja_target(&mut c, n)?;
             stmt(JMP | JA, k)
         }
         "jeq" | "jgt" | "jge" | "jset" => {
@@ -605,9 +616,9 @@ fn d_line(n: usize, line_no: usize, line: &str) -> Result<Insn, AsmError> {
             };
             let src = src_operand(&mut c)?;
             c.expect("jt")?;
-            let jt = target(&mut c, n, 255)? as u8;
+            let jt = target(&mut c, n)?;
             c.expect("jf")?;
-            let jf = target(&mut c, n, 255)? as u8;
+            let jf = target(&mut c, n)?;
             Ok(match src {
                 Some(k) => Insn::jump(JMP | op | K, k, jt, jf),
                 None => Insn::jump(JMP | op | X, 0, jt, jf),

@@ -56,6 +56,35 @@ impl Insn {
         self.code & 0x08
     }
 
+    /// Whether the instruction reads its `k` field: false for `ret a`,
+    /// `neg`, `tax`, `txa`, the length loads and the ALU and jump
+    /// instructions on X. Unknown opcodes count as using it.
+    pub const fn uses_k(self) -> bool {
+        let c = self.code;
+        !(c == RET | A
+            || c == ALU | NEG
+            || c == MISC | TAX
+            || c == MISC | TXA
+            || c == LD | W | LEN
+            || c == LDX | W | LEN
+            || ((c & 0x07 == ALU || (c & 0x07 == JMP && c & 0xf0 != JA)) && c & X != 0))
+    }
+
+    /// The same instruction with the fields it does not read set to 0
+    /// (compilers sometimes leave values there; the `-d` text drops
+    /// them). Unknown opcodes are kept as they are.
+    pub const fn canonical(self) -> Insn {
+        if !crate::validate::kernel_knows_opcode(self.code) {
+            return self;
+        }
+        let k = if self.uses_k() { self.k } else { 0 };
+        if self.is_conditional_jump() {
+            Insn::jump(self.code, k, self.jt, self.jf)
+        } else {
+            Insn::stmt(self.code, k)
+        }
+    }
+
     /// Whether this is a conditional jump (`jeq`, `jgt`, `jge`, `jset`):
     /// the instructions whose `jt` and `jf` fields are used.
     pub const fn is_conditional_jump(self) -> bool {

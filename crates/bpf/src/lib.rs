@@ -100,10 +100,11 @@
 //! [`disasm`] prints a program exactly as `tcpdump -d`, `-dd` and `-ddd`
 //! (libpcap 1.10's `bpf_image` and `bpf_dump`) do, ancillary names
 //! included; [`asm`] reads any of the three forms back, and the
-//! comma-joined form of iptables `-m bpf --bytecode`. For every program
-//! whose unused fields are zero (as compilers emit them),
-//! `asm(&disasm(p, form)) == p` in all three forms; the `-dd` and `-ddd`
-//! forms keep every field of any program.
+//! comma-joined form of iptables `-m bpf --bytecode`. The `-dd` and `-ddd`
+//! forms keep every field, so `asm(&disasm(p, form)) == p` for any
+//! instructions; the `-d` text drops fields an instruction does not read
+//! (libpcap leaves stray values there, `tax` with a k), so there the round
+//! trip gives each instruction's [`Insn::canonical`] form.
 //!
 //! # Panics
 //!

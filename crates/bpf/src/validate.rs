@@ -147,8 +147,8 @@ impl fmt::Display for ValidateErrorKind {
 }
 
 /// Whether the kernel accepts this opcode at all (`chk_code_allowed`).
-pub fn kernel_knows_opcode(code: u16) -> bool {
-    use insn::*;
+pub const fn kernel_knows_opcode(code: u16) -> bool {
+    use insn::{ALU, NEG, XOR};
     if code & 0xff07 == ALU {
         // Every ALU operation up to XOR, with K or X; NEG only with K.
         let op = code & 0xf0;
