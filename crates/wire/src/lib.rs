@@ -18,6 +18,9 @@ pub mod ipv6_ext;
 pub mod ipv6_fragment;
 pub mod linktype;
 pub mod ndisc_option;
+pub mod sctp;
+pub mod tcp;
+pub mod udp;
 pub mod vlan;
 
 pub use error::{Error, ErrorKind, Protocol, Reason, Result};
