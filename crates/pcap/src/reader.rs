@@ -1,0 +1,1001 @@
+//! The reader: recognises pcap or pcapng by the magic number, walks the
+//! records in file order and lends each one out.
+//!
+//! Each step is split in two so that a frame can borrow the buffer: the
+//! parse (`advance`) checks a record, updates the state and notes where the
+//! record's parts lie; the view (`view`) builds the borrowed [`Record`]
+//! from those notes. The parse position is explicit ([`Reader::position`])
+//! and moves only past records that were accepted, so after an error it
+//! still points at the bad record; [`Reader::resync_at`] continues from a
+//! later offset, which is what a repair tool's scanner needs.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use crate::endian::Endian;
+use crate::error::{Error, ErrorKind};
+use crate::frame::{EpbFlags, Frame, Options};
+use crate::input::{Input, Stream, Whole};
+use crate::meta::{
+    Format, Interface, InterfaceStats, Names, Record, Section, Skipped, Truncation, TsScale,
+    block_name,
+};
+use crate::pcap::{self, Magic};
+use crate::pcapng::{self, block};
+
+/// What the reader does with damage it can step over.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Leniency {
+    /// Every defect is an error.
+    #[default]
+    Strict,
+    /// A record cut short by the end of the input becomes a
+    /// [`Record::Truncated`] (counted) instead of an error; a malformed
+    /// option list is cut at the bad option, and an out-of-range
+    /// `if_tsresol` falls back to microseconds (both counted in
+    /// [`ReadCounts::bad_options`]).
+    Lenient,
+}
+
+/// How to open an input.
+#[derive(Clone, Debug)]
+pub struct ReaderOptions {
+    /// Strict or lenient.
+    pub leniency: Leniency,
+    /// Map regular files into memory instead of reading them through the
+    /// buffer. Off by default: on the machines measured, buffered reads
+    /// were about twice as fast as faulting in a mapping (see the crate's
+    /// evaluation notes). Files that cannot be mapped are read buffered.
+    pub mmap: bool,
+    /// Initial size of the read buffer.
+    pub buffer_size: usize,
+    /// The largest record or block accepted; the read buffer never grows
+    /// beyond it. 256 MiB by default.
+    pub max_record: usize,
+}
+
+impl Default for ReaderOptions {
+    fn default() -> ReaderOptions {
+        ReaderOptions {
+            leniency: Leniency::Strict,
+            mmap: false,
+            buffer_size: 1 << 20,
+            max_record: 256 << 20,
+        }
+    }
+}
+
+impl ReaderOptions {
+    /// The lenient defaults.
+    pub fn lenient() -> ReaderOptions {
+        ReaderOptions {
+            leniency: Leniency::Lenient,
+            ..ReaderOptions::default()
+        }
+    }
+}
+
+/// Counts of what the reader met, beyond the records themselves.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReadCounts {
+    /// Frames handed out.
+    pub frames: u64,
+    /// Blocks stepped over (decryption secrets, custom, unknown).
+    pub skipped_blocks: u64,
+    /// Bytes in those blocks.
+    pub skipped_bytes: u64,
+    /// Records with a captured length above the snapshot length, accepted
+    /// because they were within the tolerance Wireshark applies.
+    pub caplen_over_snaplen: u64,
+    /// Records with a captured length above the original length.
+    pub caplen_over_origlen: u64,
+    /// Records cut short by the end of the input (lenient mode).
+    pub truncated: u64,
+    /// Timestamps outside 1970…2554 after resolution and offset, clamped.
+    pub timestamps_clamped: u64,
+    /// Frames without a timestamp (simple packet blocks).
+    pub frames_without_timestamp: u64,
+    /// Malformed option lists cut short and bad `if_tsresol` (lenient mode).
+    pub bad_options: u64,
+    /// Sections (pcapng section headers; 1 for pcap).
+    pub sections: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct PcapState {
+    endian: Endian,
+    nanos: bool,
+    hdr_len: usize,
+    modified: bool,
+    snaplen: u32,
+    limit: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    Start,
+    Pcap(PcapState),
+    PcapNg(Endian),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Halt {
+    Running,
+    Ended,
+    Failed,
+}
+
+/// Where the parts of the last parsed record lie; see the module docs.
+#[derive(Clone, Copy, Debug)]
+enum Current {
+    None,
+    Section,
+    Interface(u32),
+    Stats,
+    Names,
+    Frame(FrameAt),
+    Skipped(Skipped),
+    Truncated(Truncation),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct FrameAt {
+    interface_id: u32,
+    ts_ns: u64,
+    origlen: u32,
+    caplen: u32,
+    data_at: u64,
+    flags: Option<EpbFlags>,
+    /// (offset, len) of the first comment.
+    comment: Option<(u64, u16)>,
+    opts_at: u64,
+    opts_len: u32,
+    endian: Endian,
+    offset: u64,
+}
+
+/// Per-interface data the hot loop needs.
+#[derive(Clone, Copy, Debug)]
+struct IfaceFast {
+    scale: TsScale,
+    offset_s: i64,
+    snaplen: u32,
+    limit: u32,
+}
+
+/// A pcap or pcapng reader over a file, a pipe, stdin or bytes in memory.
+///
+/// ```
+/// # use sluice_pcap::{Reader, Writer, WriterOptions, Format, Interface, Frame};
+/// # use sluice_wire::LinkType;
+/// # let mut w = Writer::new(Vec::new(), WriterOptions::new(Format::PcapNg))?;
+/// # let id = w.add_interface(&Interface::new(LinkType::ETHERNET, 65535))?;
+/// # w.write_frame(&Frame::new(id, LinkType::ETHERNET, 1_000_000_001, &[0u8; 60]))?;
+/// # let bytes = w.finish()?;
+/// let mut r = Reader::from_bytes(bytes, Default::default());
+/// while let Some(frame) = r.next_frame() {
+///     let frame = frame?;
+///     assert_eq!(frame.ts_ns, 1_000_000_001);
+///     assert_eq!(frame.data.len(), 60);
+/// }
+/// # Ok::<(), sluice_pcap::Error>(())
+/// ```
+pub struct Reader {
+    input: Input,
+    name: String,
+    opts: ReaderOptions,
+    pos: u64,
+    mode: Mode,
+    halt: Halt,
+    /// Yield the pcap file's interface after its section.
+    pending_interface: bool,
+    section: Option<Section>,
+    interfaces: Vec<Interface>,
+    fast: Vec<IfaceFast>,
+    stats: InterfaceStats,
+    names: Names,
+    current: Current,
+    counts: ReadCounts,
+}
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader")
+            .field("name", &self.name)
+            .field("pos", &self.pos)
+            .field("format", &self.format())
+            .field("counts", &self.counts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Reader {
+    /// Opens a file, or stdin when `path` is `-`, with default options.
+    pub fn open(path: impl AsRef<Path>) -> Result<Reader, Error> {
+        Reader::open_with(path, ReaderOptions::default())
+    }
+
+    /// Opens a file, or stdin when `path` is `-`.
+    pub fn open_with(path: impl AsRef<Path>, opts: ReaderOptions) -> Result<Reader, Error> {
+        let path = path.as_ref();
+        if path.as_os_str() == "-" {
+            return Ok(Reader::from_read(io::stdin(), opts).named("stdin"));
+        }
+        let name = path.display().to_string();
+        let file = File::open(path).map_err(|e| Error::io(format!("opening {name}"), e))?;
+        if opts.mmap
+            && let Some(map) = map_file(&file)
+        {
+            return Ok(Reader::with_input(Input::Whole(Whole::Mapped(map)), opts).named(&name));
+        }
+        Ok(Reader::from_read(file, opts).named(&name))
+    }
+
+    /// Reads from any byte stream (a pipe, a socket, a decompressor)
+    /// through a bounded buffer.
+    pub fn from_read(r: impl Read + Send + 'static, opts: ReaderOptions) -> Reader {
+        let cap = opts.buffer_size.min(opts.max_record.max(64));
+        Reader::with_input(
+            Input::Stream(Stream::new(Box::new(r), cap, opts.max_record)),
+            opts,
+        )
+    }
+
+    /// Reads a whole capture held in memory.
+    pub fn from_bytes(bytes: impl Into<Vec<u8>>, opts: ReaderOptions) -> Reader {
+        Reader::with_input(Input::Whole(Whole::Owned(bytes.into())), opts)
+    }
+
+    fn with_input(input: Input, opts: ReaderOptions) -> Reader {
+        Reader {
+            input,
+            name: "input".into(),
+            opts,
+            pos: 0,
+            mode: Mode::Start,
+            halt: Halt::Running,
+            pending_interface: false,
+            section: None,
+            interfaces: Vec::new(),
+            fast: Vec::new(),
+            stats: InterfaceStats::default(),
+            names: Names::default(),
+            current: Current::None,
+            counts: ReadCounts::default(),
+        }
+    }
+
+    /// Names the input in I/O error messages.
+    pub fn named(mut self, name: &str) -> Reader {
+        self.name = name.to_string();
+        self
+    }
+
+    /// The format, once the magic number has been read.
+    pub fn format(&self) -> Option<Format> {
+        match self.mode {
+            Mode::Start => None,
+            Mode::Pcap(_) => Some(Format::Pcap),
+            Mode::PcapNg(_) => Some(Format::PcapNg),
+        }
+    }
+
+    /// The current section (the pcap file header for pcap).
+    pub fn section(&self) -> Option<&Section> {
+        self.section.as_ref()
+    }
+
+    /// The interfaces of the current section, by id.
+    pub fn interfaces(&self) -> &[Interface] {
+        &self.interfaces
+    }
+
+    /// What the reader counted so far.
+    pub fn counts(&self) -> &ReadCounts {
+        &self.counts
+    }
+
+    /// Byte offset of the next record to parse (after an error: of the
+    /// record that failed).
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// The input's length, when it is held whole in memory.
+    pub fn input_len(&self) -> Option<u64> {
+        self.input.whole_len()
+    }
+
+    /// True when the input is memory-mapped or held in memory.
+    pub fn is_whole(&self) -> bool {
+        self.input.whole_len().is_some()
+    }
+
+    /// The current size of the read buffer (0 when the input is whole): at
+    /// most the larger of the initial size and the largest record met.
+    pub fn buffer_len(&self) -> usize {
+        self.input.buffer_len()
+    }
+
+    /// Up to `len` bytes of the input from `offset` (which must not lie
+    /// before [`Reader::position`]), for a scanner looking for the next
+    /// good record after an error. Fewer at the end of the input.
+    pub fn peek(&mut self, offset: u64, len: usize) -> Result<&[u8], Error> {
+        if offset < self.pos {
+            return Err(Error::io(
+                format!(
+                    "peeking at offset {offset} before the read position {}",
+                    self.pos
+                ),
+                io::Error::from(io::ErrorKind::InvalidInput),
+            ));
+        }
+        let have = self
+            .input
+            .ensure(offset, len)
+            .map_err(|e| self.io_error(offset, e))?;
+        Ok(self.input.slice(offset, have))
+    }
+
+    /// Continues reading at `offset` (not before [`Reader::position`]),
+    /// also after an error. The format state (byte order, interfaces) is
+    /// kept; the bytes in between are counted as skipped.
+    pub fn resync_at(&mut self, offset: u64) -> Result<(), Error> {
+        if offset < self.pos || matches!(self.mode, Mode::Start) {
+            return Err(Error::io(
+                format!("resync to offset {offset} from {}", self.pos),
+                io::Error::from(io::ErrorKind::InvalidInput),
+            ));
+        }
+        self.counts.skipped_bytes += offset - self.pos;
+        self.pos = offset;
+        self.halt = Halt::Running;
+        Ok(())
+    }
+
+    /// The next record in file order: section and interface descriptions,
+    /// frames, statistics, names, skipped blocks. `None` at the end; after
+    /// an error, `None` until [`Reader::resync_at`].
+    pub fn next_record(&mut self) -> Option<Result<Record<'_>, Error>> {
+        if self.halt != Halt::Running {
+            return None;
+        }
+        match self.advance() {
+            Ok(Some(c)) => {
+                self.current = c;
+                Some(Ok(self.view()))
+            }
+            Ok(None) => {
+                self.halt = Halt::Ended;
+                None
+            }
+            Err(e) => {
+                self.halt = Halt::Failed;
+                Some(Err(e))
+            }
+        }
+    }
+
+    /// The next frame, stepping over every other record (their effects,
+    /// such as new interfaces, are still applied).
+    pub fn next_frame(&mut self) -> Option<Result<Frame<'_>, Error>> {
+        if self.halt != Halt::Running {
+            return None;
+        }
+        loop {
+            match self.advance() {
+                Ok(Some(c @ Current::Frame(_))) => {
+                    self.current = c;
+                    break;
+                }
+                Ok(Some(Current::Truncated(_))) | Ok(None) => {
+                    self.halt = Halt::Ended;
+                    return None;
+                }
+                Ok(Some(_)) => {}
+                Err(e) => {
+                    self.halt = Halt::Failed;
+                    return Some(Err(e));
+                }
+            }
+        }
+        match self.view() {
+            Record::Frame(f) => Some(Ok(f)),
+            _ => None,
+        }
+    }
+
+    fn view(&self) -> Record<'_> {
+        match self.current {
+            Current::Frame(f) => Record::Frame(self.frame_view(&f)),
+            Current::Section => match &self.section {
+                Some(s) => Record::Section(s),
+                None => unreachable_view(),
+            },
+            Current::Interface(id) => Record::Interface {
+                id,
+                interface: &self.interfaces[id as usize],
+            },
+            Current::Stats => Record::Stats(&self.stats),
+            Current::Names => Record::Names(&self.names),
+            Current::Skipped(s) => Record::Skipped(s),
+            Current::Truncated(t) => Record::Truncated(t),
+            Current::None => unreachable_view(),
+        }
+    }
+
+    #[inline]
+    fn frame_view(&self, f: &FrameAt) -> Frame<'_> {
+        Frame {
+            interface_id: f.interface_id,
+            linktype: self.interfaces[f.interface_id as usize].linktype,
+            ts_ns: f.ts_ns,
+            origlen: f.origlen,
+            data: self.input.slice(f.data_at, f.caplen as usize),
+            flags: f.flags,
+            comment: f
+                .comment
+                .map(|(at, len)| self.input.slice(at, usize::from(len))),
+            options: if f.opts_len == 0 {
+                Options::EMPTY
+            } else {
+                Options::new(self.input.slice(f.opts_at, f.opts_len as usize), f.endian)
+            },
+            offset: f.offset,
+        }
+    }
+
+    fn advance(&mut self) -> Result<Option<Current>, Error> {
+        if self.pending_interface {
+            self.pending_interface = false;
+            return Ok(Some(Current::Interface(0)));
+        }
+        match self.mode {
+            Mode::Start => self.start(),
+            Mode::Pcap(p) => self.next_pcap(p),
+            Mode::PcapNg(e) => self.next_block(e),
+        }
+    }
+
+    fn io_error(&self, offset: u64, e: io::Error) -> Error {
+        Error::io(format!("reading {} at offset {offset}", self.name), e)
+    }
+
+    fn lenient(&self) -> bool {
+        self.opts.leniency == Leniency::Lenient
+    }
+
+    /// A record cut short: an error, or in lenient mode the last record.
+    fn truncated(
+        &mut self,
+        offset: u64,
+        what: &'static str,
+        have: usize,
+        need: usize,
+    ) -> Result<Option<Current>, Error> {
+        let (have, need) = (have as u64, need as u64);
+        if self.lenient() {
+            self.counts.truncated += 1;
+            self.halt = Halt::Ended;
+            return Ok(Some(Current::Truncated(Truncation {
+                offset,
+                what,
+                have,
+                need,
+            })));
+        }
+        Err(Error::format(
+            offset,
+            ErrorKind::Truncated { what, have, need },
+        ))
+    }
+
+    fn start(&mut self) -> Result<Option<Current>, Error> {
+        let have = self.input.ensure(0, 4).map_err(|e| self.io_error(0, e))?;
+        if have < 4 {
+            return Err(Error::format(
+                0,
+                ErrorKind::Truncated {
+                    what: "file header",
+                    have: have as u64,
+                    need: 4,
+                },
+            ));
+        }
+        let mut m = [0u8; 4];
+        m.copy_from_slice(self.input.slice(0, 4));
+        match pcap::recognise(m).map_err(|k| Error::format(0, k))? {
+            Magic::PcapNg => {
+                // The section header itself is parsed as the first block;
+                // its byte order decides the mode's.
+                self.next_block(Endian::Little)
+            }
+            Magic::Pcap {
+                endian,
+                nanos,
+                modified,
+            } => {
+                let n = pcap::FILE_HEADER_LEN;
+                let have = self.input.ensure(0, n).map_err(|e| self.io_error(0, e))?;
+                if have < n {
+                    return Err(Error::format(
+                        0,
+                        ErrorKind::Truncated {
+                            what: "file header",
+                            have: have as u64,
+                            need: n as u64,
+                        },
+                    ));
+                }
+                let h = self.input.slice(0, n);
+                let (section, iface) = pcap::parse_file_header(h, endian, nanos, modified)
+                    .map_err(|k| Error::format(0, k))?;
+                let scale = iface.tsresol.scale().unwrap_or(TsScale::Mul(1000));
+                let limit = pcap::max_caplen_for(iface.linktype).max(iface.snaplen);
+                let st = PcapState {
+                    endian,
+                    nanos,
+                    hdr_len: if modified {
+                        pcap::MODIFIED_RECORD_HEADER_LEN
+                    } else {
+                        pcap::RECORD_HEADER_LEN
+                    },
+                    modified,
+                    snaplen: iface.snaplen,
+                    limit: limit.min(self.max_caplen()),
+                };
+                self.fast = vec![IfaceFast {
+                    scale,
+                    offset_s: 0,
+                    snaplen: iface.snaplen,
+                    limit: st.limit,
+                }];
+                self.interfaces = vec![iface];
+                self.section = Some(section);
+                self.counts.sections += 1;
+                self.mode = Mode::Pcap(st);
+                self.pos = n as u64;
+                self.pending_interface = true;
+                Ok(Some(Current::Section))
+            }
+        }
+    }
+
+    fn max_caplen(&self) -> u32 {
+        u32::try_from(self.opts.max_record).unwrap_or(u32::MAX)
+    }
+
+    #[inline]
+    fn next_pcap(&mut self, p: PcapState) -> Result<Option<Current>, Error> {
+        let pos = self.pos;
+        let hl = p.hdr_len;
+        let have = self
+            .input
+            .ensure(pos, hl)
+            .map_err(|e| self.io_error(pos, e))?;
+        if have < hl {
+            if have == 0 {
+                return Ok(None);
+            }
+            return self.truncated(pos, "record header", have, hl);
+        }
+        let h = self.input.slice(pos, hl);
+        let e = p.endian;
+        let sec = e.u32(h, 0);
+        let frac = e.u32(h, 4);
+        let caplen = e.u32(h, 8);
+        let origlen = e.u32(h, 12);
+        let flags = if p.modified {
+            // pkt_type 4 is PACKET_OUTGOING; the others were received.
+            Some(EpbFlags(if h[22] == 4 { 2 } else { 1 }))
+        } else {
+            None
+        };
+        if caplen > p.snaplen {
+            if caplen > p.limit {
+                return Err(Error::format(
+                    pos,
+                    ErrorKind::CaplenTooLarge {
+                        caplen,
+                        snaplen: p.snaplen,
+                        limit: p.limit,
+                        linktype: self.interfaces[0].linktype,
+                    },
+                ));
+            }
+            self.counts.caplen_over_snaplen += 1;
+        }
+        if caplen > origlen {
+            self.counts.caplen_over_origlen += 1;
+        }
+        let total = hl + caplen as usize;
+        let have = self
+            .input
+            .ensure(pos, total)
+            .map_err(|e| self.io_error(pos, e))?;
+        if have < total {
+            return self.truncated(pos, "record", have, total);
+        }
+        let ts_ns =
+            u64::from(sec) * 1_000_000_000 + u64::from(frac) * if p.nanos { 1 } else { 1000 };
+        self.pos = pos + total as u64;
+        self.counts.frames += 1;
+        Ok(Some(Current::Frame(FrameAt {
+            interface_id: 0,
+            ts_ns,
+            origlen,
+            caplen,
+            data_at: pos + hl as u64,
+            flags,
+            comment: None,
+            opts_at: 0,
+            opts_len: 0,
+            endian: e,
+            offset: pos,
+        })))
+    }
+
+    fn next_block(&mut self, section_endian: Endian) -> Result<Option<Current>, Error> {
+        let pos = self.pos;
+        let have = self
+            .input
+            .ensure(pos, 12)
+            .map_err(|e| self.io_error(pos, e))?;
+        if have < 12 {
+            if have == 0 {
+                return Ok(None);
+            }
+            if have < 8 {
+                return self.truncated(pos, "block header", have, 8);
+            }
+        }
+        let h = self.input.slice(pos, have);
+        let raw_type = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
+        let endian = if raw_type == block::SHB {
+            if have < 12 {
+                return self.truncated(pos, "section header block", have, 28);
+            }
+            let bom = u32::from_le_bytes([h[8], h[9], h[10], h[11]]);
+            if bom == pcapng::BYTE_ORDER_MAGIC {
+                Endian::Little
+            } else if bom == pcapng::BYTE_ORDER_MAGIC.swap_bytes() {
+                Endian::Big
+            } else {
+                return Err(Error::format(
+                    pos + 8,
+                    ErrorKind::BadByteOrderMagic { magic: bom },
+                ));
+            }
+        } else {
+            section_endian
+        };
+        let btype = endian.u32(h, 0);
+        let len = endian.u32(h, 4);
+        let name = block_name(btype);
+        if len % 4 != 0 {
+            return Err(Error::format(pos, ErrorKind::BlockLengthUnaligned { len }));
+        }
+        let min = match btype {
+            block::SHB => 28,
+            block::IDB => 20,
+            block::EPB | block::PB => 32,
+            block::ISB => 24,
+            block::SPB => 16,
+            _ => 12,
+        };
+        if len < min {
+            return Err(Error::format(
+                pos,
+                ErrorKind::BlockTooShort {
+                    block: name,
+                    len,
+                    min,
+                },
+            ));
+        }
+        if len as usize > self.opts.max_record {
+            return Err(Error::format(
+                pos,
+                ErrorKind::TooLarge {
+                    what: "block",
+                    len: u64::from(len),
+                    limit: self.opts.max_record as u64,
+                },
+            ));
+        }
+        let n = len as usize;
+        let have = self
+            .input
+            .ensure(pos, n)
+            .map_err(|e| self.io_error(pos, e))?;
+        if have < n {
+            return self.truncated(pos, name, have, n);
+        }
+        let b = self.input.slice(pos, n);
+        let trailing = endian.u32(b, n - 4);
+        if trailing != len {
+            return Err(Error::format(
+                pos,
+                ErrorKind::BlockLengthMismatch {
+                    leading: len,
+                    trailing,
+                },
+            ));
+        }
+        if btype == block::EPB {
+            return self.epb(pos, len, endian);
+        }
+        let lenient = self.lenient();
+        let fail = |k| Error::format(pos, k);
+        let current = match btype {
+            block::SHB => {
+                let s = pcapng::parse_shb(b, endian, pos, lenient, &mut self.counts.bad_options)
+                    .map_err(fail)?;
+                self.section = Some(s);
+                self.interfaces.clear();
+                self.fast.clear();
+                self.counts.sections += 1;
+                self.mode = Mode::PcapNg(endian);
+                Current::Section
+            }
+            _ if matches!(self.mode, Mode::Start) => return Err(fail(ErrorKind::NoSection)),
+            block::IDB => {
+                let (iface, scale) =
+                    pcapng::parse_idb(b, endian, pos, lenient, &mut self.counts.bad_options)
+                        .map_err(fail)?;
+                let limit = pcap::max_caplen_for(iface.linktype)
+                    .max(iface.snaplen)
+                    .min(self.max_caplen());
+                self.fast.push(IfaceFast {
+                    scale,
+                    offset_s: iface.tsoffset,
+                    snaplen: if iface.snaplen == 0 {
+                        u32::MAX
+                    } else {
+                        iface.snaplen
+                    },
+                    limit,
+                });
+                self.interfaces.push(iface);
+                Current::Interface(self.interfaces.len() as u32 - 1)
+            }
+            block::SPB => return self.spb(pos, len, endian),
+            block::PB => return self.pb(pos, len, endian),
+            block::ISB => {
+                let id = endian.u32(b, 8);
+                let f = self.iface(pos, "interface statistics block", id)?;
+                let s = pcapng::parse_isb(
+                    b,
+                    endian,
+                    pos,
+                    (f.scale, f.offset_s),
+                    lenient,
+                    &mut self.counts.bad_options,
+                    &mut self.counts.timestamps_clamped,
+                )
+                .map_err(fail)?;
+                self.stats = s;
+                Current::Stats
+            }
+            block::NRB => {
+                self.names =
+                    pcapng::parse_nrb(b, endian, pos, lenient, &mut self.counts.bad_options)
+                        .map_err(fail)?;
+                Current::Names
+            }
+            _ => {
+                self.counts.skipped_blocks += 1;
+                self.counts.skipped_bytes += u64::from(len);
+                Current::Skipped(Skipped {
+                    offset: pos,
+                    len: u64::from(len),
+                    block_type: btype,
+                })
+            }
+        };
+        self.pos = pos + u64::from(len);
+        Ok(Some(current))
+    }
+
+    fn iface(&self, pos: u64, block: &'static str, id: u32) -> Result<IfaceFast, Error> {
+        match self.fast.get(id as usize) {
+            Some(f) => Ok(*f),
+            None => Err(Error::format(
+                pos,
+                ErrorKind::UnknownInterface {
+                    block,
+                    id,
+                    count: self.fast.len() as u32,
+                },
+            )),
+        }
+    }
+
+    #[inline]
+    fn ts(&mut self, f: &IfaceFast, units: u64) -> u64 {
+        match f.scale.to_ns(units, f.offset_s) {
+            Some(v) => v,
+            None => {
+                self.counts.timestamps_clamped += 1;
+                pcapng::clamp_ns(f.scale, units, f.offset_s)
+            }
+        }
+    }
+
+    fn check_caplen(
+        &mut self,
+        pos: u64,
+        f: &IfaceFast,
+        id: u32,
+        caplen: u32,
+        origlen: u32,
+    ) -> Result<(), Error> {
+        if caplen > f.snaplen {
+            if caplen > f.limit {
+                return Err(Error::format(
+                    pos,
+                    ErrorKind::CaplenTooLarge {
+                        caplen,
+                        snaplen: f.snaplen,
+                        limit: f.limit,
+                        linktype: self.interfaces[id as usize].linktype,
+                    },
+                ));
+            }
+            self.counts.caplen_over_snaplen += 1;
+        }
+        if caplen > origlen {
+            self.counts.caplen_over_origlen += 1;
+        }
+        Ok(())
+    }
+
+    /// Enhanced packet block (the block is whole and its lengths checked).
+    #[inline]
+    fn epb(&mut self, pos: u64, len: u32, e: Endian) -> Result<Option<Current>, Error> {
+        self.packet(pos, len, e, false)
+    }
+
+    /// Obsolete packet block: like an EPB with a 16-bit interface id and a
+    /// drop count.
+    fn pb(&mut self, pos: u64, len: u32, e: Endian) -> Result<Option<Current>, Error> {
+        self.packet(pos, len, e, true)
+    }
+
+    #[inline]
+    fn packet(
+        &mut self,
+        pos: u64,
+        len: u32,
+        e: Endian,
+        obsolete: bool,
+    ) -> Result<Option<Current>, Error> {
+        let b = self.input.slice(pos, len as usize);
+        let (id, what) = if obsolete {
+            (u32::from(e.u16(b, 8)), "packet block")
+        } else {
+            (e.u32(b, 8), "enhanced packet block")
+        };
+        let units = pcapng::ts_units(b, 12, e);
+        let caplen = e.u32(b, 20);
+        let origlen = e.u32(b, 24);
+        if u64::from(caplen) > u64::from(len) - 32 {
+            return Err(Error::format(
+                pos,
+                ErrorKind::CaplenBeyondBlock {
+                    block: what,
+                    caplen,
+                    len,
+                },
+            ));
+        }
+        let opts_start = (28 + caplen as usize)
+            .next_multiple_of(4)
+            .min(len as usize - 4);
+        let opts_len = len as usize - 4 - opts_start;
+        let (mut flags, mut comment, mut olen) = (None, None, 0u32);
+        if opts_len > 0 {
+            let ob = &b[opts_start..len as usize - 4];
+            let ok_len = match crate::frame::check_options(ob, e) {
+                Ok(()) => opts_len,
+                Err((at, code, l)) => {
+                    if !self.lenient() {
+                        return Err(Error::format(
+                            pos + (opts_start + at) as u64,
+                            ErrorKind::BadOption {
+                                block: what,
+                                code,
+                                len: l,
+                            },
+                        ));
+                    }
+                    self.counts.bad_options += 1;
+                    at
+                }
+            };
+            let ob = &ob[..ok_len];
+            let (fl, cm) = pcapng::flags_and_comment(Options::new(ob, e).iter(), e);
+            flags = fl.map(EpbFlags);
+            comment = cm.map(|c| {
+                // The comment is a subslice of the block: find its offset.
+                let at = c.as_ptr() as usize - b.as_ptr() as usize;
+                (pos + at as u64, c.len() as u16)
+            });
+            olen = ok_len as u32;
+        }
+        let f = self.iface(pos, what, id)?;
+        self.check_caplen(pos, &f, id, caplen, origlen)?;
+        let ts_ns = self.ts(&f, units);
+        self.pos = pos + u64::from(len);
+        self.counts.frames += 1;
+        Ok(Some(Current::Frame(FrameAt {
+            interface_id: id,
+            ts_ns,
+            origlen,
+            caplen,
+            data_at: pos + 28,
+            flags,
+            comment,
+            opts_at: pos + opts_start as u64,
+            opts_len: olen,
+            endian: e,
+            offset: pos,
+        })))
+    }
+
+    /// Simple packet block: interface 0, no timestamp, captured length from
+    /// the original length and the interface's snapshot length.
+    fn spb(&mut self, pos: u64, len: u32, e: Endian) -> Result<Option<Current>, Error> {
+        let b = self.input.slice(pos, len as usize);
+        let origlen = e.u32(b, 8);
+        let f = self.iface(pos, "simple packet block", 0)?;
+        let room = len - 16;
+        let caplen = origlen.min(f.snaplen).min(room);
+        self.pos = pos + u64::from(len);
+        self.counts.frames += 1;
+        self.counts.frames_without_timestamp += 1;
+        Ok(Some(Current::Frame(FrameAt {
+            interface_id: 0,
+            ts_ns: 0,
+            origlen,
+            caplen,
+            data_at: pos + 12,
+            flags: None,
+            comment: None,
+            opts_at: 0,
+            opts_len: 0,
+            endian: e,
+            offset: pos,
+        })))
+    }
+}
+
+#[cold]
+fn unreachable_view() -> ! {
+    // `current` is set from `advance` just before every view.
+    unreachable!("record view without a parsed record")
+}
+
+/// Maps a regular, non-empty file; `None` when it cannot be mapped (a pipe,
+/// a character device, an empty file, a mapping failure), and the caller
+/// reads it through the buffer instead.
+#[allow(unsafe_code)]
+fn map_file(file: &File) -> Option<memmap2::Mmap> {
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() == 0 {
+        return None;
+    }
+    // SAFETY: `Mmap::map` is unsafe because the mapped file may be changed
+    // or truncated by another process while the map is alive: changed bytes
+    // appear in the slice, and truncation makes reading the lost pages raise
+    // SIGBUS. The reader treats the bytes as untrusted (every length is
+    // checked before use), so concurrent changes can produce errors but not
+    // memory unsafety within Rust's view; the SIGBUS case is a documented
+    // caveat of the mmap option (see the crate docs), which is off by
+    // default for this reason and for speed.
+    let map = unsafe { memmap2::Mmap::map(file) }.ok()?;
+    let _ = map.advise(memmap2::Advice::Sequential);
+    Some(map)
+}
