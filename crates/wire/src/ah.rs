@@ -177,7 +177,7 @@ impl<'a> Repr<'a> {
     /// the length field.
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, header: &mut Header<T>) -> Result<()> {
         let words = self.buffer_len() / 4;
-        if self.icv.len() % 4 != 0 || words - 2 > usize::from(u8::MAX) {
+        if !self.icv.len().is_multiple_of(4) || words - 2 > usize::from(u8::MAX) {
             return Err(Error::new(
                 ErrorKind::BadLength,
                 Protocol::Ah,

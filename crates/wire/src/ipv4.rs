@@ -567,7 +567,7 @@ impl Repr {
                 },
             ));
         };
-        if self.dscp > 63 || self.ecn > 3 || self.frag_offset % 8 != 0 {
+        if self.dscp > 63 || self.ecn > 3 || !self.frag_offset.is_multiple_of(8) {
             return Err(Error::new(
                 ErrorKind::Malformed,
                 Protocol::Ipv4,

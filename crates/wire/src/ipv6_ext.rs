@@ -261,7 +261,7 @@ impl<'a> Repr<'a> {
     /// number of 8-octet units.
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, header: &mut Header<T>) -> Result<()> {
         let total = self.buffer_len();
-        if total % 8 != 0 || total > 2048 {
+        if !total.is_multiple_of(8) || total > 2048 {
             return Err(Error::new(
                 ErrorKind::BadLength,
                 Protocol::Ipv6HopByHop,

@@ -142,7 +142,7 @@ impl Repr {
 
     /// Writes the header; the offset must be a multiple of 8.
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, header: &mut Header<T>) -> Result<()> {
-        if self.frag_offset % 8 != 0 {
+        if !self.frag_offset.is_multiple_of(8) {
             return Err(Error::new(
                 ErrorKind::Malformed,
                 Protocol::Ipv6Fragment,

@@ -17,8 +17,14 @@ pub mod ipv6;
 pub mod ipv6_ext;
 pub mod ipv6_fragment;
 pub mod linktype;
+pub mod llc;
+pub mod loopback;
+pub mod mpls;
 pub mod ndisc_option;
+pub mod pppoe;
 pub mod sctp;
+pub mod sll;
+pub mod sll2;
 pub mod tcp;
 pub mod udp;
 pub mod vlan;
@@ -74,10 +80,6 @@ pub(crate) mod be {
     #[inline]
     pub fn u16(b: &[u8]) -> u16 {
         u16::from_be_bytes([b[0], b[1]])
-    }
-    #[inline]
-    pub fn u24(b: &[u8]) -> u32 {
-        u32::from_be_bytes([0, b[0], b[1], b[2]])
     }
     #[inline]
     pub fn u32(b: &[u8]) -> u32 {
