@@ -41,19 +41,16 @@ pub(crate) struct Stream {
     /// Valid bytes in `buf`.
     end: usize,
     eof: bool,
-    /// The buffer grows beyond its initial size only up to this.
-    limit: usize,
 }
 
 impl Stream {
-    pub(crate) fn new(inner: Box<dyn Read + Send>, capacity: usize, limit: usize) -> Stream {
+    pub(crate) fn new(inner: Box<dyn Read + Send>, capacity: usize) -> Stream {
         Stream {
             inner,
             buf: vec![0; capacity.max(64)],
             base: 0,
             end: 0,
             eof: false,
-            limit,
         }
     }
 }
@@ -137,13 +134,15 @@ impl Stream {
             self.end -= rel;
             self.base = pos;
         }
-        if need > self.buf.len() {
-            // Double, but not past the limit unless one record needs it
-            // (the reader has checked the record against its own limit).
-            let grown = (self.buf.len() * 2).min(self.limit).max(need);
-            self.buf.resize(grown, 0);
-        }
         while self.end < need && !self.eof {
+            if self.end == self.buf.len() {
+                // Grow only as bytes arrive, so that a corrupt length field
+                // cannot make the reader allocate for data that is not
+                // there: double, up to what this record needs (the reader
+                // has checked that against its limit).
+                let grown = (self.buf.len() * 2).min(need);
+                self.buf.resize(grown, 0);
+            }
             let n = read_some(&mut *self.inner, &mut self.buf[self.end..])?;
             if n == 0 {
                 self.eof = true;
@@ -181,7 +180,7 @@ mod tests {
     #[test]
     fn stream_refills_grows_and_skips() {
         let data: Vec<u8> = (0..=255).collect();
-        let mut s = Input::Stream(Stream::new(Box::new(Dribble(data.clone(), 0)), 8, 1 << 20));
+        let mut s = Input::Stream(Stream::new(Box::new(Dribble(data.clone(), 0)), 8));
         assert_eq!(s.ensure(0, 4).unwrap(), 4);
         assert_eq!(s.slice(0, 4), &[0, 1, 2, 3]);
         assert_eq!(s.ensure(2, 20).unwrap(), 20);

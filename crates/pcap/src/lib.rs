@@ -12,6 +12,9 @@ pub mod pcapng;
 mod reader;
 mod writer;
 
+#[doc(hidden)]
+pub mod testing;
+
 pub use endian::Endian;
 pub use error::{Error, ErrorKind};
 pub use frame::{Direction, EpbFlags, Frame, OptionIter, Options, RawOption, RecordMeta, code};

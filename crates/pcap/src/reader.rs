@@ -237,10 +237,7 @@ impl Reader {
     /// through a bounded buffer.
     pub fn from_read(r: impl Read + Send + 'static, opts: ReaderOptions) -> Reader {
         let cap = opts.buffer_size.min(opts.max_record.max(64));
-        Reader::with_input(
-            Input::Stream(Stream::new(Box::new(r), cap, opts.max_record)),
-            opts,
-        )
+        Reader::with_input(Input::Stream(Stream::new(Box::new(r), cap)), opts)
     }
 
     /// Reads a whole capture held in memory.
@@ -533,7 +530,7 @@ impl Reader {
                 let (section, iface) = pcap::parse_file_header(h, endian, nanos, modified)
                     .map_err(|k| Error::format(0, k))?;
                 let scale = iface.tsresol.scale().unwrap_or(TsScale::Mul(1000));
-                let limit = pcap::max_caplen_for(iface.linktype).max(iface.snaplen);
+                let limit = pcap::max_caplen_for(iface.linktype);
                 let st = PcapState {
                     endian,
                     nanos,
@@ -745,9 +742,7 @@ impl Reader {
                 let (iface, scale) =
                     pcapng::parse_idb(b, endian, pos, lenient, &mut self.counts.bad_options)
                         .map_err(fail)?;
-                let limit = pcap::max_caplen_for(iface.linktype)
-                    .max(iface.snaplen)
-                    .min(self.max_caplen());
+                let limit = pcap::max_caplen_for(iface.linktype).min(self.max_caplen());
                 self.fast.push(IfaceFast {
                     scale,
                     offset_s: iface.tsoffset,
@@ -998,4 +993,656 @@ fn map_file(file: &File) -> Option<memmap2::Mmap> {
     let map = unsafe { memmap2::Mmap::map(file) }.ok()?;
     let _ = map.advise(memmap2::Advice::Sequential);
     Some(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::{Direction, code};
+    use crate::meta::NameAddr;
+    use crate::pcapng::{finish_block, put_option};
+    use sluice_wire::LinkType;
+
+    fn pcap_file(
+        e: Endian,
+        magic: u32,
+        snaplen: u32,
+        records: &[(u32, u32, &[u8], u32)],
+    ) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&e.put32(magic));
+        v.extend_from_slice(&e.put16(2));
+        v.extend_from_slice(&e.put16(4));
+        v.extend_from_slice(&[0; 8]);
+        v.extend_from_slice(&e.put32(snaplen));
+        v.extend_from_slice(&e.put32(1));
+        for (sec, frac, data, origlen) in records {
+            v.extend_from_slice(&e.put32(*sec));
+            v.extend_from_slice(&e.put32(*frac));
+            v.extend_from_slice(&e.put32(data.len() as u32));
+            v.extend_from_slice(&e.put32(*origlen));
+            v.extend_from_slice(data);
+        }
+        v
+    }
+
+    fn all(r: &mut Reader) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Some(rec) = r.next_record() {
+            out.push(match rec {
+                Ok(Record::Section(s)) => format!("section {:?} {:?}", s.format, s.endian),
+                Ok(Record::Interface { id, interface }) => {
+                    format!("if{id} {} snap {}", interface.linktype, interface.snaplen)
+                }
+                Ok(Record::Frame(f)) => format!(
+                    "frame if{} {} {}/{} {:?} {:?}",
+                    f.interface_id,
+                    f.ts_ns,
+                    f.data.len(),
+                    f.origlen,
+                    f.direction(),
+                    f.comment_lossy()
+                ),
+                Ok(Record::Stats(s)) => format!(
+                    "stats if{} recv {:?} drop {:?}",
+                    s.interface_id, s.ifrecv, s.ifdrop
+                ),
+                Ok(Record::Names(n)) => format!("names {}", n.entries.len()),
+                Ok(Record::Skipped(s)) => format!("skipped {} {}", s.kind(), s.len),
+                Ok(Record::Truncated(t)) => format!("truncated {} {}/{}", t.what, t.have, t.need),
+                Err(e) => format!("error {e}"),
+            });
+        }
+        out
+    }
+
+    /// Reads the bytes both whole and streamed (tiny buffer) and checks
+    /// that both agree.
+    fn read_both(bytes: &[u8], opts: ReaderOptions) -> Vec<String> {
+        let a = all(&mut Reader::from_bytes(bytes.to_vec(), opts.clone()));
+        let small = ReaderOptions {
+            buffer_size: 16,
+            ..opts
+        };
+        let b = all(&mut Reader::from_read(
+            std::io::Cursor::new(bytes.to_vec()),
+            small,
+        ));
+        assert_eq!(a, b);
+        a
+    }
+
+    #[test]
+    fn pcap_little_endian_micro() {
+        let f = pcap_file(
+            Endian::Little,
+            pcap::MAGIC_MICRO,
+            65535,
+            &[
+                (1_700_000_000, 123_456, &[1; 60], 60),
+                (1_700_000_001, 7, &[2; 40], 1500),
+            ],
+        );
+        let got = read_both(&f, ReaderOptions::default());
+        assert_eq!(
+            got,
+            vec![
+                "section Pcap Little",
+                "if0 EN10MB snap 65535",
+                "frame if0 1700000000123456000 60/60 None None",
+                "frame if0 1700000001000007000 40/1500 None None",
+            ]
+        );
+        let mut r = Reader::from_bytes(f, ReaderOptions::default());
+        let fr = r.next_frame().unwrap().unwrap();
+        assert_eq!(fr.offset, 24);
+        assert_eq!(fr.linktype, LinkType::ETHERNET);
+        let fr = r.next_frame().unwrap().unwrap();
+        assert!(fr.is_truncated());
+        assert!(r.next_frame().is_none());
+        assert_eq!(r.counts().frames, 2);
+        assert_eq!(r.format(), Some(Format::Pcap));
+    }
+
+    #[test]
+    fn pcap_big_endian_nano() {
+        let f = pcap_file(
+            Endian::Big,
+            pcap::MAGIC_NANO,
+            96,
+            &[(5, 999_999_999, &[3; 96], 1514)],
+        );
+        let got = read_both(&f, ReaderOptions::default());
+        assert_eq!(got[0], "section Pcap Big");
+        assert_eq!(got[2], "frame if0 5999999999 96/1514 None None");
+        let r = Reader::from_bytes(f, ReaderOptions::default());
+        assert!(r.section().is_none());
+    }
+
+    #[test]
+    fn pcap_modified_records_carry_direction() {
+        let e = Endian::Little;
+        let mut f = pcap_file(e, pcap::MAGIC_MODIFIED, 65535, &[]);
+        for pkt_type in [0u8, 4] {
+            f.extend_from_slice(&e.put32(10));
+            f.extend_from_slice(&e.put32(0));
+            f.extend_from_slice(&e.put32(4));
+            f.extend_from_slice(&e.put32(4));
+            f.extend_from_slice(&e.put32(2)); // ifindex
+            f.extend_from_slice(&e.put16(0x0800)); // protocol
+            f.extend_from_slice(&[pkt_type, 0]);
+            f.extend_from_slice(&[9; 4]);
+        }
+        let got = read_both(&f, ReaderOptions::default());
+        assert_eq!(got[2], "frame if0 10000000000 4/4 Some(Inbound) None");
+        assert_eq!(got[3], "frame if0 10000000000 4/4 Some(Outbound) None");
+    }
+
+    #[test]
+    fn pcap_truncation_strict_and_lenient() {
+        let mut f = pcap_file(
+            Endian::Little,
+            pcap::MAGIC_MICRO,
+            65535,
+            &[(1, 0, &[0; 10], 10)],
+        );
+        f.extend_from_slice(&[1, 2, 3, 4, 5]);
+        let got = read_both(&f, ReaderOptions::default());
+        assert_eq!(
+            got.last().unwrap(),
+            "error at offset 50: truncated record header: 5 of 16 bytes"
+        );
+        let got = read_both(&f, ReaderOptions::lenient());
+        assert_eq!(got.last().unwrap(), "truncated record header 5/16");
+        let mut r = Reader::from_bytes(f, ReaderOptions::lenient());
+        while r.next_record().is_some() {}
+        assert_eq!(r.counts().truncated, 1);
+        // a record body cut short
+        let mut f = pcap_file(
+            Endian::Little,
+            pcap::MAGIC_MICRO,
+            65535,
+            &[(1, 0, &[0; 10], 10)],
+        );
+        f.truncate(f.len() - 3);
+        let got = read_both(&f, ReaderOptions::default());
+        assert_eq!(
+            got.last().unwrap(),
+            "error at offset 24: truncated record: 23 of 26 bytes"
+        );
+        let err = Reader::from_bytes(f, ReaderOptions::default())
+            .next_frame()
+            .unwrap()
+            .unwrap_err();
+        assert!(err.is_truncation());
+        assert_eq!(err.offset(), Some(24));
+    }
+
+    #[test]
+    fn caplen_over_snaplen_is_tolerated_then_refused() {
+        let big = vec![0u8; 70_000];
+        let f = pcap_file(
+            Endian::Little,
+            pcap::MAGIC_MICRO,
+            65535,
+            &[(1, 0, &big, 70_000)],
+        );
+        let mut r = Reader::from_bytes(f, ReaderOptions::default());
+        assert_eq!(r.next_frame().unwrap().unwrap().data.len(), 70_000);
+        assert_eq!(r.counts().caplen_over_snaplen, 1);
+        let huge = vec![0u8; 300_000];
+        let f = pcap_file(
+            Endian::Little,
+            pcap::MAGIC_MICRO,
+            65535,
+            &[(1, 0, &huge, 300_000)],
+        );
+        let got = read_both(&f, ReaderOptions::default());
+        assert_eq!(
+            got.last().unwrap(),
+            "error at offset 24: captured length 300000 exceeds snaplen 65535 and the 262144-byte maximum for EN10MB"
+        );
+    }
+
+    #[test]
+    fn unknown_and_exotic_magic_and_empty() {
+        let got = read_both(b"GIF89a..", ReaderOptions::default());
+        assert_eq!(
+            got,
+            vec!["error at offset 0: not a pcap or pcapng file: unknown magic number 0x38464947"]
+        );
+        let got = read_both(&[0x1f, 0x8b, 8, 0, 0, 0], ReaderOptions::default());
+        assert!(got[0].contains("gzip"), "{got:?}");
+        let got = read_both(&[], ReaderOptions::lenient());
+        assert_eq!(
+            got,
+            vec!["error at offset 0: truncated file header: 0 of 4 bytes"]
+        );
+        let got = read_both(&pcap::MAGIC_MICRO.to_le_bytes(), ReaderOptions::default());
+        assert_eq!(
+            got,
+            vec!["error at offset 0: truncated file header: 4 of 24 bytes"]
+        );
+    }
+
+    // ---- pcapng ----
+
+    fn shb(e: Endian) -> Vec<u8> {
+        let mut s = crate::meta::Section::new(Format::PcapNg);
+        s.userappl = Some("test".into());
+        let mut v = Vec::new();
+        pcapng::encode_shb(&mut v, e, &s);
+        v
+    }
+
+    fn idb(e: Endian, lt: u16, snaplen: u32, opts: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let mut body = Vec::new();
+        body.extend_from_slice(&e.put16(lt));
+        body.extend_from_slice(&[0, 0]);
+        body.extend_from_slice(&e.put32(snaplen));
+        for (c, v) in opts {
+            put_option(&mut body, e, *c, v);
+        }
+        let mut v = Vec::new();
+        finish_block(&mut v, e, block::IDB, &body);
+        v
+    }
+
+    fn epb(
+        e: Endian,
+        id: u32,
+        units: u64,
+        data: &[u8],
+        origlen: u32,
+        opts: &[(u16, Vec<u8>)],
+    ) -> Vec<u8> {
+        let mut body = Vec::new();
+        body.extend_from_slice(&e.put32(id));
+        body.extend_from_slice(&e.put32((units >> 32) as u32));
+        body.extend_from_slice(&e.put32(units as u32));
+        body.extend_from_slice(&e.put32(data.len() as u32));
+        body.extend_from_slice(&e.put32(origlen));
+        body.extend_from_slice(data);
+        body.resize(body.len().next_multiple_of(4), 0);
+        for (c, v) in opts {
+            put_option(&mut body, e, *c, v);
+        }
+        let mut v = Vec::new();
+        finish_block(&mut v, e, block::EPB, &body);
+        v
+    }
+
+    fn raw_block(e: Endian, t: u32, body: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        finish_block(&mut v, e, t, body);
+        v
+    }
+
+    fn everything(e: Endian) -> Vec<u8> {
+        let mut f = shb(e);
+        // if0: Ethernet, microseconds, offset +10 s, name, description
+        f.extend(idb(
+            e,
+            1,
+            65535,
+            &[
+                (2, b"eth0".to_vec()),
+                (3, b"uplink".to_vec()),
+                (14, e.put64(10).to_vec()),
+                (11, b"\0tcp".to_vec()),
+                (12, b"Linux".to_vec()),
+                (1, b"if comment".to_vec()),
+            ],
+        ));
+        // if1: raw IP, 2^-10 s resolution, snaplen 8
+        f.extend(idb(e, 101, 8, &[(9, vec![0x80 | 10])]));
+        // if2: SLL2, 10^-3
+        f.extend(idb(e, 276, 0, &[(9, vec![3])]));
+        f.extend(epb(
+            e,
+            0,
+            1_000_000,
+            &[0xaa; 14],
+            14,
+            &[
+                (code::EPB_FLAGS, e.put32(2).to_vec()),
+                (code::COMMENT, b"hello".to_vec()),
+                (code::EPB_DROPCOUNT, e.put64(3).to_vec()),
+            ],
+        ));
+        f.extend(epb(e, 1, 2048, &[0x45; 8], 100, &[]));
+        f.extend(epb(e, 2, 1500, &[0; 3], 3, &[]));
+        // SPB for if0 (snaplen 65535): 5 bytes of 7 on the wire? no: origlen 5
+        let mut spb = e.put32(5).to_vec();
+        spb.extend_from_slice(&[1, 2, 3, 4, 5, 0, 0, 0]);
+        f.extend(raw_block(e, block::SPB, &spb));
+        // obsolete PB on if1
+        let mut pb = Vec::new();
+        pb.extend_from_slice(&e.put16(1));
+        pb.extend_from_slice(&e.put16(0));
+        pb.extend_from_slice(&e.put32(0));
+        pb.extend_from_slice(&e.put32(1024));
+        pb.extend_from_slice(&e.put32(4));
+        pb.extend_from_slice(&e.put32(4));
+        pb.extend_from_slice(&[7; 4]);
+        put_option(&mut pb, e, code::EPB_FLAGS, &e.put32(1));
+        f.extend(raw_block(e, block::PB, &pb));
+        // NRB with one IPv4 record
+        let mut nrb = Vec::new();
+        put_option(&mut nrb, e, 1, b"\x0a\x4d\0\x01h\0");
+        put_option(&mut nrb, e, 0, &[]);
+        f.extend(raw_block(e, block::NRB, &nrb));
+        // DSB and a custom block: skipped
+        f.extend(raw_block(e, block::DSB, &[0; 8]));
+        f.extend(raw_block(e, 0x0BAD, &[0; 4]));
+        // ISB for if0
+        let mut isb = Vec::new();
+        isb.extend_from_slice(&e.put32(0));
+        isb.extend_from_slice(&e.put32(0));
+        isb.extend_from_slice(&e.put32(5_000_000));
+        put_option(&mut isb, e, 4, &e.put64(100));
+        put_option(&mut isb, e, 5, &e.put64(2));
+        put_option(&mut isb, e, 0, &[]);
+        f.extend(raw_block(e, block::ISB, &isb));
+        f
+    }
+
+    #[test]
+    fn pcapng_every_block_both_orders() {
+        for e in [Endian::Little, Endian::Big] {
+            let got = read_both(&everything(e), ReaderOptions::default());
+            assert_eq!(
+                got,
+                vec![
+                    format!("section PcapNg {e:?}"),
+                    "if0 EN10MB snap 65535".to_string(),
+                    "if1 RAW snap 8".into(),
+                    "if2 LINUX_SLL2 snap 0".into(),
+                    "frame if0 11000000000 14/14 Some(Outbound) Some(\"hello\")".into(),
+                    "frame if1 2000000000 8/100 None None".into(),
+                    "frame if2 1500000000 3/3 None None".into(),
+                    "frame if0 0 5/5 None None".into(),
+                    "frame if1 1000000000 4/4 Some(Inbound) None".into(),
+                    "names 1".into(),
+                    "skipped decryption secrets block 20".into(),
+                    "skipped custom block 16".into(),
+                    "stats if0 recv Some(100) drop Some(2)".into(),
+                ]
+            );
+        }
+        let mut r = Reader::from_bytes(everything(Endian::Big), ReaderOptions::default());
+        let mut saw_names = false;
+        while let Some(rec) = r.next_record() {
+            match rec.unwrap() {
+                Record::Frame(f) if f.comment.is_some() => {
+                    assert_eq!(f.options.get_u64(code::EPB_DROPCOUNT), Some(3));
+                    assert_eq!(f.flags, Some(EpbFlags(2)));
+                }
+                Record::Names(n) => {
+                    assert_eq!(n.entries[0].addr, NameAddr::V4([10, 77, 0, 1].into()));
+                    assert_eq!(n.entries[0].names, vec!["h"]);
+                    saw_names = true;
+                }
+                _ => {}
+            }
+        }
+        assert!(saw_names);
+        let i = &r.interfaces()[0];
+        assert_eq!(i.name.as_deref(), Some("eth0"));
+        assert_eq!(i.description.as_deref(), Some("uplink"));
+        assert_eq!(i.tsoffset, 10);
+        assert_eq!(i.filter, Some((0, b"tcp".to_vec())));
+        assert_eq!(i.os.as_deref(), Some("Linux"));
+        assert_eq!(i.comments, vec!["if comment"]);
+        let c = r.counts();
+        assert_eq!(
+            (
+                c.frames,
+                c.skipped_blocks,
+                c.skipped_bytes,
+                c.frames_without_timestamp
+            ),
+            (5, 2, 36, 1)
+        );
+        assert_eq!(r.section().unwrap().userappl.as_deref(), Some("test"));
+        // the raw-IP frame of 8 bytes is within if1's snaplen of 8
+        assert_eq!(c.caplen_over_snaplen, 0);
+    }
+
+    #[test]
+    fn sections_reset_interfaces() {
+        let mut f = everything(Endian::Little);
+        f.extend(shb(Endian::Big));
+        f.extend(idb(Endian::Big, 228, 100, &[]));
+        f.extend(epb(Endian::Big, 0, 7, &[0x45; 20], 20, &[]));
+        f.extend(epb(Endian::Big, 1, 7, &[0x45; 20], 20, &[]));
+        let got = read_both(&f, ReaderOptions::default());
+        let n = got.len();
+        assert_eq!(got[n - 4], "section PcapNg Big");
+        assert_eq!(got[n - 3], "if0 IPV4 snap 100");
+        assert_eq!(got[n - 2], "frame if0 7000 20/20 None None");
+        let off = f.len() - 52;
+        assert_eq!(
+            got[n - 1],
+            format!(
+                "error at offset {off}: enhanced packet block refers to interface 1 but the section has 1"
+            )
+        );
+    }
+
+    #[test]
+    fn block_length_errors() {
+        let e = Endian::Little;
+        let mut f = shb(e);
+        f.extend(idb(e, 1, 0, &[]));
+        let at = f.len();
+        let mut bad = epb(e, 0, 0, &[1; 4], 4, &[]);
+        bad[4] = 7;
+        f.extend(&bad);
+        let got = read_both(&f, ReaderOptions::default());
+        assert_eq!(
+            got.last().unwrap(),
+            &format!("error at offset {at}: block length 7 is not a multiple of 4")
+        );
+        let mut g = f[..at].to_vec();
+        let mut bad = epb(e, 0, 0, &[1; 4], 4, &[]);
+        let n = bad.len();
+        bad[n - 4] = 0;
+        g.extend(&bad);
+        let got = read_both(&g, ReaderOptions::default());
+        assert_eq!(
+            got.last().unwrap(),
+            &format!("error at offset {at}: block length 36 does not match its trailing copy 0")
+        );
+        // caplen beyond the block
+        let mut g = f[..at].to_vec();
+        let mut bad = epb(e, 0, 0, &[1; 4], 4, &[]);
+        bad[20..24].copy_from_slice(&e.put32(40));
+        g.extend(&bad);
+        let got = read_both(&g, ReaderOptions::default());
+        assert_eq!(
+            got.last().unwrap(),
+            &format!(
+                "error at offset {at}: captured length 40 does not fit in a enhanced packet block of 36 bytes"
+            )
+        );
+        // too short, and a truncated final block (lenient: reported)
+        let mut g = f[..at].to_vec();
+        g.extend(raw_block(e, block::EPB, &[0; 4]));
+        let got = read_both(&g, ReaderOptions::default());
+        assert!(
+            got.last().unwrap().contains("below its minimum of 32"),
+            "{got:?}"
+        );
+        let mut g = f[..at].to_vec();
+        g.extend(&epb(e, 0, 0, &[1; 4], 4, &[])[..20]);
+        assert_eq!(
+            read_both(&g, ReaderOptions::lenient()).last().unwrap(),
+            "truncated enhanced packet block 20/36"
+        );
+        assert_eq!(
+            read_both(&g, ReaderOptions::default()).last().unwrap(),
+            &format!("error at offset {at}: truncated enhanced packet block: 20 of 36 bytes")
+        );
+    }
+
+    #[test]
+    fn packet_before_interface_and_bad_options() {
+        let e = Endian::Little;
+        let mut f = shb(e);
+        f.extend(epb(e, 0, 0, &[1; 4], 4, &[]));
+        let got = read_both(&f, ReaderOptions::default());
+        assert_eq!(
+            got.last().unwrap(),
+            "error at offset 40: enhanced packet block refers to interface 0 but the section has 0"
+        );
+        let mut f = shb(e);
+        f.extend(idb(e, 1, 0, &[]));
+        let at = f.len();
+        let mut b = epb(e, 0, 0, &[1; 4], 4, &[(code::COMMENT, b"abcd".to_vec())]);
+        // make the comment claim 200 bytes
+        b[34..36].copy_from_slice(&e.put16(200));
+        f.extend(&b);
+        let got = read_both(&f, ReaderOptions::default());
+        assert_eq!(
+            got.last().unwrap(),
+            &format!(
+                "error at offset {}: option 1 of length 200 overruns its enhanced packet block",
+                at + 32
+            )
+        );
+        let got = read_both(&f, ReaderOptions::lenient());
+        assert_eq!(got.last().unwrap(), "frame if0 0 4/4 None None");
+    }
+
+    #[test]
+    fn resync_after_a_bad_block() {
+        let e = Endian::Little;
+        let mut f = shb(e);
+        f.extend(idb(e, 1, 0, &[]));
+        let at = f.len();
+        f.extend([0xde, 0xad, 0xbe, 0xef, 9, 0, 0, 0, 0, 0, 0, 0]);
+        let good = f.len();
+        f.extend(epb(e, 0, 5, &[1; 4], 4, &[]));
+        let mut r = Reader::from_read(std::io::Cursor::new(f), ReaderOptions::default());
+        let err = loop {
+            match r.next_record().unwrap() {
+                Ok(_) => {}
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err.offset(), Some(at as u64));
+        assert!(r.next_record().is_none(), "halted after an error");
+        assert_eq!(r.position(), at as u64);
+        assert_eq!(r.peek(good as u64, 4).unwrap(), &e.put32(6));
+        assert!(r.resync_at(at as u64 - 1).is_err());
+        r.resync_at(good as u64).unwrap();
+        let fr = r.next_frame().unwrap().unwrap();
+        assert_eq!(fr.ts_ns, 5000);
+        assert_eq!(r.counts().skipped_bytes, 12);
+        assert!(r.next_record().is_none());
+    }
+
+    #[test]
+    fn timestamps_overflow_clamped_and_counted() {
+        let e = Endian::Little;
+        let mut f = shb(e);
+        f.extend(idb(
+            e,
+            1,
+            0,
+            &[(9, vec![0]), (14, e.put64((-5i64) as u64).to_vec())],
+        ));
+        f.extend(epb(e, 0, u64::MAX, &[1; 4], 4, &[]));
+        f.extend(epb(e, 0, 1, &[1; 4], 4, &[]));
+        let mut r = Reader::from_bytes(f, ReaderOptions::default());
+        assert_eq!(r.next_frame().unwrap().unwrap().ts_ns, u64::MAX);
+        assert_eq!(r.next_frame().unwrap().unwrap().ts_ns, 0);
+        assert_eq!(r.counts().timestamps_clamped, 2);
+        let _ = Direction::Inbound;
+    }
+
+    #[test]
+    fn streaming_buffer_stays_bounded() {
+        // 2000 records of 1000 bytes through a 4 KiB buffer: the buffer
+        // never grows past one record plus what was buffered.
+        let recs: Vec<(u32, u32, &[u8], u32)> =
+            (0..2000).map(|i| (i, 0, &[0u8; 1000][..], 1000)).collect();
+        let f = pcap_file(Endian::Little, pcap::MAGIC_MICRO, 65535, &recs);
+        let opts = ReaderOptions {
+            buffer_size: 4096,
+            ..ReaderOptions::default()
+        };
+        let mut r = Reader::from_read(std::io::Cursor::new(f), opts);
+        let mut n = 0;
+        while let Some(fr) = r.next_frame() {
+            fr.unwrap();
+            n += 1;
+        }
+        assert_eq!(n, 2000);
+        assert_eq!(r.buffer_len(), 4096);
+        // one 100 kB record grows it to just that
+        let big = vec![0u8; 100_000];
+        let f = pcap_file(
+            Endian::Little,
+            pcap::MAGIC_MICRO,
+            262144,
+            &[(1, 0, &big, 100_000)],
+        );
+        let opts = ReaderOptions {
+            buffer_size: 4096,
+            ..ReaderOptions::default()
+        };
+        let mut r = Reader::from_read(std::io::Cursor::new(f), opts);
+        r.next_frame().unwrap().unwrap();
+        assert!(
+            r.buffer_len() >= 100_016 && r.buffer_len() <= 2 * 100_016,
+            "{}",
+            r.buffer_len()
+        );
+        // a record that claims more than is there allocates nothing for it
+        let mut f = pcap_file(Endian::Little, pcap::MAGIC_MICRO, 262144, &[]);
+        f.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 4, 0, 1, 2]);
+        let opts = ReaderOptions {
+            buffer_size: 64,
+            ..ReaderOptions::lenient()
+        };
+        let mut r = Reader::from_read(std::io::Cursor::new(f), opts);
+        let got = all(&mut r);
+        assert_eq!(got.last().unwrap(), "truncated record 18/262160");
+        assert!(r.buffer_len() <= 128);
+    }
+
+    #[test]
+    fn open_file_mmap_and_buffered_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.pcapng");
+        std::fs::write(&p, everything(Endian::Little)).unwrap();
+        let a = all(&mut Reader::open(&p).unwrap());
+        let mut m = Reader::open_with(
+            &p,
+            ReaderOptions {
+                mmap: true,
+                ..ReaderOptions::default()
+            },
+        )
+        .unwrap();
+        assert!(m.is_whole());
+        assert_eq!(all(&mut m), a);
+        // an empty file cannot be mapped: it is read buffered
+        let e = dir.path().join("empty.pcap");
+        std::fs::write(&e, b"").unwrap();
+        let mut r = Reader::open_with(
+            &e,
+            ReaderOptions {
+                mmap: true,
+                ..ReaderOptions::default()
+            },
+        )
+        .unwrap();
+        assert!(!r.is_whole());
+        assert!(r.next_record().unwrap().is_err());
+        let err = Reader::open(dir.path().join("missing.pcap")).unwrap_err();
+        assert!(err.to_string().starts_with("opening "), "{err}");
+    }
 }
