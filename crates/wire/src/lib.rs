@@ -5,6 +5,7 @@
 pub mod ah;
 pub mod arp;
 pub mod checksum;
+pub mod dissect;
 pub mod error;
 pub mod esp;
 pub mod ethernet;
