@@ -671,3 +671,400 @@ impl<W: Write> Drop for Writer<W> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::Options;
+    use crate::meta::Record;
+    use crate::reader::{Reader, ReaderOptions};
+    use proptest::prelude::*;
+
+    fn read_all(
+        bytes: Vec<u8>,
+    ) -> (
+        Vec<(
+            u32,
+            LinkType,
+            u64,
+            Vec<u8>,
+            u32,
+            Option<EpbFlags>,
+            Option<Vec<u8>>,
+        )>,
+        Reader,
+    ) {
+        let mut r = Reader::from_bytes(bytes, ReaderOptions::default());
+        let mut out = Vec::new();
+        while let Some(f) = r.next_frame() {
+            let f = f.unwrap();
+            out.push((
+                f.interface_id,
+                f.linktype,
+                f.ts_ns,
+                f.data.to_vec(),
+                f.origlen,
+                f.flags,
+                f.comment.map(<[u8]>::to_vec),
+            ));
+        }
+        (out, r)
+    }
+
+    #[derive(Debug, Clone)]
+    struct Pkt {
+        iface: usize,
+        ts_ns: u64,
+        data: Vec<u8>,
+        extra: u32,
+        flags: Option<u32>,
+        comment: Option<String>,
+    }
+
+    fn pkt() -> impl Strategy<Value = Pkt> {
+        (
+            0usize..3,
+            0u64..(u64::from(u32::MAX) * 1_000_000_000),
+            proptest::collection::vec(any::<u8>(), 0..200),
+            0u32..2000,
+            proptest::option::of(any::<u32>()),
+            proptest::option::of("[a-z ]{0,12}"),
+        )
+            .prop_map(|(iface, ts_ns, data, extra, flags, comment)| Pkt {
+                iface,
+                ts_ns,
+                data,
+                extra,
+                flags,
+                comment,
+            })
+    }
+
+    const LINKTYPES: [LinkType; 3] = [LinkType::ETHERNET, LinkType::RAW, LinkType::LINUX_SLL2];
+
+    proptest! {
+        #[test]
+        fn round_trip(
+            pkts in proptest::collection::vec(pkt(), 0..40),
+            ng in any::<bool>(),
+            big in any::<bool>(),
+            nanos in any::<bool>(),
+            small_buffer in any::<bool>(),
+        ) {
+            let format = if ng { Format::PcapNg } else { Format::Pcap };
+            let endian = if big { Endian::Big } else { Endian::Little };
+            let mut opts = WriterOptions::new(format).nanos(nanos).endian(endian);
+            if small_buffer {
+                opts.buffer_size = 1;
+            }
+            let mut w = Writer::new(Vec::new(), opts).unwrap();
+            let n_if = if ng { 3 } else { 1 };
+            for lt in &LINKTYPES[..n_if] {
+                w.add_interface(&Interface::new(*lt, 65535)).unwrap();
+            }
+            for p in &pkts {
+                let iface = (p.iface % n_if) as u32;
+                let mut f = Frame::new(iface, LINKTYPES[iface as usize], p.ts_ns, &p.data);
+                f.origlen = p.data.len() as u32 + p.extra;
+                f.flags = p.flags.map(EpbFlags);
+                f.comment = p.comment.as_deref().map(str::as_bytes);
+                w.write_frame(&f).unwrap();
+            }
+            prop_assert_eq!(w.frames_written(), pkts.len() as u64);
+            let written = w.bytes_written();
+            let bytes = w.finish().unwrap();
+            prop_assert_eq!(bytes.len() as u64, written);
+            let (got, r) = read_all(bytes);
+            prop_assert_eq!(got.len(), pkts.len());
+            prop_assert_eq!(r.section().unwrap().endian, endian);
+            for (g, p) in got.iter().zip(&pkts) {
+                let iface = (p.iface % n_if) as u32;
+                let ts = if nanos { p.ts_ns } else { p.ts_ns / 1000 * 1000 };
+                prop_assert_eq!(g.0, iface);
+                prop_assert_eq!(g.1, LINKTYPES[iface as usize]);
+                prop_assert_eq!(g.2, ts);
+                prop_assert_eq!(&g.3, &p.data);
+                prop_assert_eq!(g.4, p.data.len() as u32 + p.extra);
+                if ng {
+                    prop_assert_eq!(g.5, p.flags.map(EpbFlags));
+                    prop_assert_eq!(g.6.clone(), p.comment.clone().map(String::into_bytes));
+                } else {
+                    prop_assert_eq!(g.5, None);
+                }
+            }
+        }
+
+        #[test]
+        fn encoded_headers_match_buffered_writes(
+            pkts in proptest::collection::vec(pkt(), 1..20),
+            ng in any::<bool>(),
+            big in any::<bool>(),
+        ) {
+            let format = if ng { Format::PcapNg } else { Format::Pcap };
+            let endian = if big { Endian::Big } else { Endian::Little };
+            let opts = WriterOptions::new(format).endian(endian);
+            let mut a = Writer::new(Vec::new(), opts.clone()).unwrap();
+            let mut b = Writer::new(Vec::new(), opts).unwrap();
+            for w in [&mut a, &mut b] {
+                w.add_interface(&Interface::new(LinkType::ETHERNET, 0)).unwrap();
+            }
+            let metas: Vec<RecordMeta> = pkts
+                .iter()
+                .map(|p| RecordMeta { interface_id: 0, ts_ns: p.ts_ns, origlen: p.data.len() as u32, flags: p.flags.map(EpbFlags) })
+                .collect();
+            for (m, p) in metas.iter().zip(&pkts) {
+                a.write_packet(m, &p.data).unwrap();
+            }
+            let headers: Vec<RecordHeader> = metas
+                .iter()
+                .zip(&pkts)
+                .map(|(m, p)| b.encode_record_header(m, p.data.len()).unwrap())
+                .collect();
+            let mut slices = Vec::new();
+            for (h, p) in headers.iter().zip(&pkts) {
+                slices.push(IoSlice::new(h.head()));
+                slices.push(IoSlice::new(&p.data));
+                slices.push(IoSlice::new(h.tail()));
+            }
+            b.write_encoded(&mut slices, pkts.len() as u64).unwrap();
+            prop_assert_eq!(a.bytes_written(), b.bytes_written());
+            prop_assert_eq!(a.finish().unwrap(), b.finish().unwrap());
+        }
+    }
+
+    #[test]
+    fn pcap_rejects_a_second_linktype_and_big_timestamps() {
+        let mut w = Writer::new(Vec::new(), WriterOptions::new(Format::Pcap)).unwrap();
+        assert_eq!(
+            w.add_interface(&Interface::new(LinkType::ETHERNET, 100))
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            w.add_interface(&Interface::new(LinkType::ETHERNET, 200))
+                .unwrap(),
+            1
+        );
+        let e = w
+            .add_interface(&Interface::new(LinkType::RAW, 100))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "a pcap file holds one linktype: interface has RAW, file has EN10MB"
+        );
+        let e = w
+            .write_frame(&Frame::new(0, LinkType::ETHERNET, 1 << 63, &[1]))
+            .unwrap_err();
+        assert!(e.to_string().contains("does not fit a pcap record"), "{e}");
+        let e = w
+            .write_frame(&Frame::new(5, LinkType::ETHERNET, 1, &[1]))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "frame for interface 5, but the writer has 2 interfaces"
+        );
+        // frames for either interface land in the one header
+        w.write_frame(&Frame::new(1, LinkType::ETHERNET, 1, &[1]))
+            .unwrap();
+        assert!(!w.write_stats(&InterfaceStats::default()).unwrap());
+        let (got, _) = read_all(w.finish().unwrap());
+        assert_eq!(got[0].0, 0);
+    }
+
+    #[test]
+    fn empty_pcap_still_has_a_header() {
+        let w = Writer::new(Vec::new(), WriterOptions::new(Format::Pcap)).unwrap();
+        let b = w.finish().unwrap();
+        assert_eq!(b.len(), 24);
+        let mut r = Reader::from_bytes(b, ReaderOptions::default());
+        assert!(matches!(r.next_record(), Some(Ok(Record::Section(_)))));
+    }
+
+    #[test]
+    fn stats_names_sections_and_options_pass_through() {
+        let mut section = Section::new(Format::PcapNg);
+        section.userappl = Some("sluice test".into());
+        let mut opts = WriterOptions::new(Format::PcapNg).nanos(false);
+        opts.section = Some(section.clone());
+        let mut w = Writer::new(Vec::new(), opts).unwrap();
+        let mut i = Interface::new(LinkType::ETHERNET, 65535);
+        i.name = Some("eth0".into());
+        i.filter = Some((0, b"udp".to_vec()));
+        i.comments = vec!["c".into()];
+        w.add_interface(&i).unwrap();
+        // a frame with options from a big-endian source: flags, a second
+        // comment and a drop count are carried over, converted
+        let be = Endian::Big;
+        let mut raw = Vec::new();
+        pcapng::put_option(&mut raw, be, code::EPB_FLAGS, &be.put32(1));
+        pcapng::put_option(&mut raw, be, code::COMMENT, b"first");
+        pcapng::put_option(&mut raw, be, code::COMMENT, b"second");
+        pcapng::put_option(&mut raw, be, code::EPB_DROPCOUNT, &be.put64(9));
+        let mut f = Frame::new(0, LinkType::ETHERNET, 3_000_000_000, &[1, 2, 3]);
+        f.flags = Some(EpbFlags(1));
+        f.comment = Some(b"first");
+        f.options = Options::new(&raw, be);
+        w.write_frame(&f).unwrap();
+        let stats = InterfaceStats {
+            interface_id: 0,
+            ts_ns: 4_000_000_000,
+            ifrecv: Some(10),
+            ifdrop: Some(1),
+            osdrop: Some(2),
+            ..InterfaceStats::default()
+        };
+        assert!(w.write_stats(&stats).unwrap());
+        let names = Names {
+            entries: vec![crate::meta::NameEntry {
+                addr: NameAddr::V4([10, 77, 0, 2].into()),
+                names: vec!["b.lab".into()],
+            }],
+            comments: vec![],
+            dns_name: Some("ns".into()),
+            offset: 0,
+        };
+        assert!(w.write_names(&names).unwrap());
+        assert!(w.new_section(&section).unwrap());
+        assert_eq!(w.interface_count(), 0);
+        w.add_interface(&Interface::new(LinkType::RAW, 0)).unwrap();
+        w.write_frame(&Frame::new(0, LinkType::RAW, 5_000_000_000, &[0x45]))
+            .unwrap();
+        w.set_final_stats(vec![InterfaceStats {
+            interface_id: 0,
+            ts_ns: 6_000_000_000,
+            ifrecv: Some(1),
+            ..InterfaceStats::default()
+        }]);
+        let bytes = w.finish().unwrap();
+        let mut r = Reader::from_bytes(bytes, ReaderOptions::default());
+        let mut kinds = Vec::new();
+        while let Some(rec) = r.next_record() {
+            match rec.unwrap() {
+                Record::Section(s) => {
+                    assert_eq!(s.userappl.as_deref(), Some("sluice test"));
+                    kinds.push("S");
+                }
+                Record::Interface { interface, .. } => {
+                    if interface.linktype == LinkType::ETHERNET {
+                        assert_eq!(interface.name.as_deref(), Some("eth0"));
+                        assert_eq!(interface.filter, Some((0, b"udp".to_vec())));
+                        assert_eq!(interface.tsresol, TsResolution::MICRO);
+                    }
+                    kinds.push("I");
+                }
+                Record::Frame(f) => {
+                    if f.interface_id == 0 && f.linktype == LinkType::ETHERNET {
+                        assert_eq!(f.comment, Some(&b"first"[..]));
+                        assert_eq!(f.flags, Some(EpbFlags(1)));
+                        assert_eq!(f.options.get_u64(code::EPB_DROPCOUNT), Some(9));
+                        let comments: Vec<_> = f
+                            .options
+                            .iter()
+                            .filter(|o| o.code == code::COMMENT)
+                            .map(|o| o.value)
+                            .collect();
+                        assert_eq!(comments, vec![&b"first"[..], &b"second"[..]]);
+                    }
+                    kinds.push("F");
+                }
+                Record::Stats(s) => {
+                    if s.ts_ns == 4_000_000_000 {
+                        assert_eq!((s.ifrecv, s.ifdrop, s.osdrop), (Some(10), Some(1), Some(2)));
+                    } else {
+                        assert_eq!((s.ts_ns, s.ifrecv), (6_000_000_000, Some(1)));
+                    }
+                    kinds.push("T");
+                }
+                Record::Names(n) => {
+                    assert_eq!(n.entries, names.entries);
+                    assert_eq!(n.dns_name.as_deref(), Some("ns"));
+                    kinds.push("N");
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(kinds.concat(), "SIFTNSIFT");
+    }
+
+    #[test]
+    fn format_from_extension() {
+        assert_eq!(
+            WriterOptions::for_path("a.pcap").unwrap().format,
+            Format::Pcap
+        );
+        assert_eq!(
+            WriterOptions::for_path("a.CAP").unwrap().format,
+            Format::Pcap
+        );
+        assert_eq!(
+            WriterOptions::for_path("x/a.pcapng").unwrap().format,
+            Format::PcapNg
+        );
+        assert_eq!(
+            WriterOptions::for_path("a.ntar").unwrap().format,
+            Format::PcapNg
+        );
+        let e = WriterOptions::for_path("-").unwrap_err();
+        assert!(e.to_string().contains("give it explicitly"), "{e}");
+    }
+
+    /// A sink that fails after `ok` bytes.
+    #[derive(Debug)]
+    struct Failing {
+        ok: usize,
+    }
+    impl Write for Failing {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            if self.ok == 0 {
+                return Err(io::Error::other("disk full"));
+            }
+            let n = b.len().min(self.ok);
+            self.ok -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn write_errors_are_reported_and_close_the_writer() {
+        let mut opts = WriterOptions::new(Format::Pcap);
+        opts.buffer_size = 4096;
+        let mut w = Writer::new(Failing { ok: 5000 }, opts).unwrap();
+        w.add_interface(&Interface::new(LinkType::ETHERNET, 0))
+            .unwrap();
+        let data = [0u8; 1000];
+        let mut err = None;
+        for _ in 0..20 {
+            if let Err(e) = w.write_packet(&RecordMeta::default(), &data) {
+                err = Some(e);
+                break;
+            }
+        }
+        let err = err.expect("the sink fails");
+        assert!(err.to_string().contains("disk full"), "{err}");
+        assert!(matches!(
+            w.write_packet(&RecordMeta::default(), &data),
+            Err(Error::Write(ErrorKind::WriterClosed))
+        ));
+        assert!(w.finish().is_err());
+        // and at finish
+        let w = Writer::new(Failing { ok: 10 }, WriterOptions::new(Format::PcapNg)).unwrap();
+        assert!(w.finish().unwrap_err().to_string().contains("disk full"));
+    }
+
+    #[test]
+    fn drop_flushes_what_is_buffered() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.pcap");
+        {
+            let mut w = Writer::create(&p, WriterOptions::for_path(&p).unwrap()).unwrap();
+            w.add_interface(&Interface::new(LinkType::ETHERNET, 0))
+                .unwrap();
+            w.write_packet(&RecordMeta::default(), &[1, 2, 3]).unwrap();
+        }
+        let (got, _) = read_all(std::fs::read(&p).unwrap());
+        assert_eq!(got.len(), 1);
+    }
+}
