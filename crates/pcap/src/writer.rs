@@ -680,20 +680,17 @@ mod tests {
     use crate::reader::{Reader, ReaderOptions};
     use proptest::prelude::*;
 
-    fn read_all(
-        bytes: Vec<u8>,
-    ) -> (
-        Vec<(
-            u32,
-            LinkType,
-            u64,
-            Vec<u8>,
-            u32,
-            Option<EpbFlags>,
-            Option<Vec<u8>>,
-        )>,
-        Reader,
-    ) {
+    type Got = (
+        u32,
+        LinkType,
+        u64,
+        Vec<u8>,
+        u32,
+        Option<EpbFlags>,
+        Option<Vec<u8>>,
+    );
+
+    fn read_all(bytes: Vec<u8>) -> (Vec<Got>, Reader) {
         let mut r = Reader::from_bytes(bytes, ReaderOptions::default());
         let mut out = Vec::new();
         while let Some(f) = r.next_frame() {
