@@ -695,7 +695,9 @@ impl<'a> Parser<'a> {
                     Tok::Punct('>') => ByteOp::Gt,
                     Tok::Punct('=') => ByteOp::Eq,
                     _ => {
-                        return Err(self.unexpected("one of '&', '|', '<', '>', '=' after 'byte N'"));
+                        return Err(
+                            self.unexpected("one of '&', '|', '<', '>', '=' after 'byte N'")
+                        );
                     }
                 };
                 self.bump();
