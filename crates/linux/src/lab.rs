@@ -315,7 +315,7 @@ impl Lab {
                     ns,
                     "addr",
                     "add",
-                    &format!("fd77:{x}::{last}/64"),
+                    &format!("fd77:{x:x}::{last}/64"),
                     "dev",
                     "eth0",
                     "nodad",
@@ -357,7 +357,77 @@ impl Lab {
                 "bringing a lab interface up",
             )?;
         }
+        // The kernel activates a device's queueing and a bridge port only
+        // when its link watcher has seen the carrier (up to a second later);
+        // frames sent before that vanish. Wait until every end is UP and,
+        // with the bridge, both ports forward, all at the same time.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (ready, state) = self.link_state(&ends)?;
+            if ready {
+                break;
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(Error::new(
+                    ErrorKind::Lab,
+                    format!("lab links not ready after 10 s: {state}"),
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         Ok(())
+    }
+
+    /// Whether every veth end is UP (and, with the bridge, both ports
+    /// forward); the second value describes what was seen.
+    fn link_state(&self, ends: &[(&String, &str)]) -> Result<(bool, String)> {
+        let mut seen = String::new();
+        let mut ready = true;
+        for (ns, dev) in ends {
+            let out = ip(
+                &["-n", ns, "-br", "link", "show", "dev", dev],
+                "reading a lab link state",
+            )?;
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            ready &= text.split_whitespace().nth(1) == Some("UP");
+            seen.push_str(text.trim());
+            seen.push_str("; ");
+        }
+        // IPv6 routes of the lab prefix appear once addrconf has seen the
+        // carrier.
+        let prefix6 = format!("fd77:{:x}::/64", self.subnet);
+        for ns in [Ns::Host, Ns::Net] {
+            let name = self.ns_name(ns);
+            let out = ip(
+                &["-n", &name, "-6", "route", "show", &prefix6],
+                "reading lab routes",
+            )?;
+            let has = !out.stdout.is_empty();
+            ready &= has;
+            if !has {
+                seen.push_str(&format!("no route to {prefix6} in {name}; "));
+            }
+        }
+        if self.kbridge {
+            let m = self.ns_name(Ns::Middle);
+            let out = run(
+                Command::new("bridge").args(["-n", &m, "link", "show"]),
+                "reading the lab bridge ports",
+            )?;
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            for dev in ["up0", "lo0"] {
+                let line = text.lines().find(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .and_then(|n| n.trim_end_matches(':').split('@').next())
+                        == Some(dev)
+                });
+                ready &= line
+                    .is_some_and(|l| l.contains("state forwarding") && !l.contains("NO-CARRIER"));
+            }
+            seen.push_str(text.trim());
+        }
+        Ok((ready, seen))
     }
 
     fn sysctl(&self, ns: &str, settings: &[&str]) -> Result<()> {
@@ -575,7 +645,7 @@ impl Lab {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "lab {} (10.77.{x}.0/24, fd77:{x}::/64){}",
+            "lab {} (10.77.{x}.0/24, fd77:{x:x}::/64){}",
             self.prefix,
             if self.kbridge { ", kernel bridge" } else { "" },
             x = self.subnet
