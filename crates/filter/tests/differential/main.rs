@@ -15,12 +15,15 @@
 // A test binary: its items are shared between its modules, not an API.
 #![allow(missing_docs)]
 
+mod agreement;
 mod conformance;
 mod exprgen;
+mod ours;
 mod packets;
 mod pcapfile;
 mod refvm;
 mod rng;
+mod socket;
 mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -428,6 +431,8 @@ pub struct Comparison {
     pub reports: Vec<String>,
     /// Disagreeing expressions per family.
     pub failing: BTreeMap<Family, usize>,
+    /// Disagreeing expressions per linktype.
+    pub failing_links: BTreeMap<&'static str, usize>,
 }
 
 impl Comparison {
@@ -452,6 +457,15 @@ impl Comparison {
                 .map(|(f, n)| format!("{f}: {n}"))
                 .collect();
             println!("  disagreeing expressions per family: {}", list.join(", "));
+            let list: Vec<String> = self
+                .failing_links
+                .iter()
+                .map(|(l, n)| format!("{l}: {n}"))
+                .collect();
+            println!(
+                "  disagreeing expressions per linktype: {}",
+                list.join(", ")
+            );
         }
         for r in self.reports.iter().take(max) {
             println!("{r}");
@@ -541,6 +555,7 @@ pub fn compare(
                 for fam in &case.expr.families {
                     *cmp.failing.entry(*fam).or_default() += 1;
                 }
+                *cmp.failing_links.entry(link.name).or_default() += 1;
                 cmp.reports.push(r);
             }
         }
