@@ -26,6 +26,9 @@ pub struct Case {
     pub wire_len: u32,
     /// The expected return value of the program.
     pub verdict: u32,
+    /// Also replay our Linux socket-target program on the frame as a
+    /// socket sees it (outer VLAN tag moved into metadata).
+    pub socket: bool,
 }
 
 /// The path of the data file.
@@ -89,6 +92,7 @@ fn case(block: Vec<(usize, String, String)>) -> Result<Case, String> {
     let mut packet = None;
     let mut wire = None;
     let mut verdict = None;
+    let mut socket = false;
     for (lineno, key, value) in block {
         let err = |what: &str| format!("line {lineno}: {what}");
         match key.as_str() {
@@ -135,6 +139,13 @@ fn case(block: Vec<(usize, String, String)>) -> Result<Case, String> {
                         .map_err(|_| err("verdict is not accept, reject or a number"))?,
                 })
             }
+            "socket" => {
+                socket = match value.as_str() {
+                    "yes" => true,
+                    "no" => false,
+                    _ => return Err(err("socket is not yes or no")),
+                }
+            }
             other => return Err(err(&format!("unknown key {other:?}"))),
         }
     }
@@ -155,6 +166,7 @@ fn case(block: Vec<(usize, String, String)>) -> Result<Case, String> {
         packet,
         wire_len,
         verdict: verdict.ok_or_else(|| missing("verdict"))?,
+        socket,
     })
 }
 

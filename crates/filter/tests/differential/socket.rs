@@ -22,7 +22,7 @@ use crate::{hex, ours, world};
 
 /// A frame as the socket sees it: the bytes with the outer tag removed,
 /// and the metadata the kernel fills in.
-fn as_socket_sees(frame: &Frame) -> (Vec<u8>, Meta) {
+pub fn as_socket_sees(frame: &Frame) -> (Vec<u8>, Meta) {
     let b = &frame.bytes;
     let ethertype = |at: usize| u16::from_be_bytes([b[at], b[at + 1]]);
     let mut meta = Meta {
