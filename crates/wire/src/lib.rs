@@ -26,6 +26,7 @@ pub mod pppoe;
 pub mod sctp;
 pub mod sll;
 pub mod sll2;
+pub mod summary;
 pub mod tcp;
 pub mod udp;
 pub mod vlan;
