@@ -428,7 +428,7 @@ fn program_size_against_libpcap() {
     for (name, (s, e, l)) in &per_link {
         println!("  {name:<12} shorter {s:>5} equal {e:>5} longer {l:>5}");
     }
-    worst.sort_by(|a, b| b.0.cmp(&a.0));
+    worst.sort_by_key(|w| std::cmp::Reverse(w.0));
     for (_, w) in worst.iter().take(10) {
         println!("  longest excess: {w}");
     }
