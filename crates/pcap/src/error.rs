@@ -230,6 +230,12 @@ pub enum ErrorKind {
     /// The writer was used after an error or after it was finished.
     #[error("the writer is closed after an earlier error")]
     WriterClosed,
+    /// A rotating writer with a period and a file limit wrote its last file.
+    #[error("the rotation limit of {files} files is reached")]
+    RotationLimit {
+        /// The limit.
+        files: u32,
+    },
     /// The writer's format could not be told from a file name.
     #[error("cannot tell the capture format from the name {0:?}: give it explicitly")]
     UnknownExtension(String),

@@ -10,6 +10,7 @@ mod meta;
 pub mod pcap;
 pub mod pcapng;
 mod reader;
+pub mod rotate;
 mod writer;
 
 #[doc(hidden)]
@@ -23,5 +24,6 @@ pub use meta::{
     Skipped, Truncation, TsResolution, block_name,
 };
 pub use reader::{Leniency, ReadCounts, Reader, ReaderOptions};
+pub use rotate::{RotatingWriter, Rotation};
 pub use sluice_wire::LinkType;
 pub use writer::{Output, RecordHeader, Writer, WriterOptions};
