@@ -1226,6 +1226,41 @@ mod tests {
         assert_eq!(fr.vnet, Some(v));
     }
 
+    /// Replays the inputs kept under fuzz/regressions/ring_block_walk/
+    /// exactly as the fuzz target feeds them.
+    #[test]
+    fn fuzz_regressions_replay() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fuzz/regressions/ring_block_walk");
+        let entries = std::fs::read_dir(&dir).expect("regression directory");
+        let mut n = 0;
+        for e in entries {
+            let data = std::fs::read(e.unwrap().path()).unwrap();
+            let Some((opts, block)) = data.split_first() else {
+                continue;
+            };
+            let options = WalkOptions {
+                vnet_hdr: opts & 1 != 0,
+            };
+            let snaplen = u32::from(opts >> 1) * 8 + 1;
+            if let Ok(frames) = walk(block, options) {
+                for f in frames.flatten() {
+                    for kind in [
+                        FramingKind::Raw {
+                            vlan_offset: Some(12),
+                        },
+                        FramingKind::Sll2,
+                    ] {
+                        let p = f.parts(Framing { kind, snaplen });
+                        assert!(p.caplen() <= snaplen as usize);
+                    }
+                }
+            }
+            n += 1;
+        }
+        assert!(n >= 2, "regression inputs missing in {}", dir.display());
+    }
+
     proptest::proptest! {
         #[test]
         fn never_panics_on_any_bytes(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {

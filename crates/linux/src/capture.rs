@@ -673,7 +673,12 @@ impl Capture {
         let err = sys::take_socket_error(self.fd.as_fd())
             .map_err(|e| Error::io(format!("reading the socket error on {}", self.interface), e))?;
         let Some(e) = err else { return Ok(()) };
-        Err(interface_error(&self.interface, self.ifindex, e))
+        Err(interface_error(
+            self.fd.as_fd(),
+            &self.interface,
+            self.ifindex,
+            e,
+        ))
     }
 
     /// Reads the kernel's counters (which resets them) and returns the
@@ -689,13 +694,23 @@ impl Capture {
     }
 }
 
-pub(crate) fn interface_error(name: &str, ifindex: u32, e: std::io::Error) -> Error {
+/// Classifies an error of a socket bound to `ifindex`: "went down" while
+/// the interface still exists, "went away" once it is gone. The lookup goes
+/// through the socket itself, so it happens in the socket's network
+/// namespace whatever thread asks.
+pub(crate) fn interface_error(
+    fd: BorrowedFd<'_>,
+    name: &str,
+    ifindex: u32,
+    e: std::io::Error,
+) -> Error {
     match e.raw_os_error() {
         Some(libc::ENETDOWN) | Some(libc::ENODEV) | Some(libc::ENXIO) => {
-            let gone = match crate::sys::if_nametoindex(name) {
-                Ok(Some(i)) => i != ifindex,
-                Ok(None) => true,
-                Err(_) => true,
+            let mut req = sys::IfReq::new("");
+            req.data[..4].copy_from_slice(&(ifindex as i32).to_ne_bytes());
+            let gone = match sys::ioctl_ifreq(fd, libc::SIOCGIFNAME, &mut req) {
+                Ok(()) => false,
+                Err(e) => matches!(e.raw_os_error(), Some(libc::ENODEV) | Some(libc::ENXIO)),
             };
             if gone {
                 Error::with_kind(

@@ -873,3 +873,132 @@ fn privilege_child() {
     before.send_to(b"x", before.local_addr().unwrap()).unwrap();
     println!("CHILD-OK");
 }
+
+#[test]
+fn interface_going_down_is_a_clear_error() {
+    let lab = quiet_lab();
+    let mut cfg = CaptureConfig::new("eth0");
+    cfg.ring = small_ring();
+    let mut cap = open_in(&lab, Ns::Net, cfg);
+    lab.exec(Ns::Net, &["ip", "link", "set", "dev", "eth0", "down"])
+        .unwrap();
+    let end = Instant::now() + Duration::from_secs(5);
+    let err = loop {
+        assert!(
+            Instant::now() < end,
+            "capture did not notice the interface going down"
+        );
+        if let Err(e) = cap.next_block(Some(Duration::from_millis(100))) {
+            break e;
+        }
+    };
+    assert_eq!(err.kind(), ErrorKind::InterfaceDown, "{err}");
+    assert!(
+        err.to_string().starts_with("interface eth0 went down"),
+        "{err}"
+    );
+}
+
+#[test]
+fn timestamps_are_nanoseconds_and_hardware_degrades_to_software() {
+    let lab = quiet_lab();
+    let mut cfg = CaptureConfig::new("eth0");
+    cfg.ring = small_ring();
+    cfg.timestamps = sluice_linux::TimestampMode::Hardware;
+    let mut cap = open_in(&lab, Ns::Net, cfg);
+    // veth has no hardware clock: the capture says so and goes on.
+    assert!(!cap.hardware_timestamps());
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    lab.exec(
+        Ns::Host,
+        &[
+            "ping",
+            "-c",
+            "2",
+            "-i",
+            "0.05",
+            "-W",
+            "1",
+            &lab.net_ip4().to_string(),
+        ],
+    )
+    .unwrap();
+    let after = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let mut stamps = Vec::new();
+    let end = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < end && stamps.len() < 4 {
+        if let Next::Block(b) = cap.next_block(Some(Duration::from_millis(20))).unwrap() {
+            for f in b.frames().unwrap() {
+                let f = f.unwrap();
+                assert_eq!(f.ts_source(), sluice_linux::block::TsSource::Software);
+                stamps.push(f.ts_ns);
+            }
+        }
+    }
+    assert!(stamps.len() >= 4);
+    assert!(
+        stamps.iter().all(|&t| t >= before && t <= after),
+        "{stamps:?} not in {before}..{after}"
+    );
+    assert!(
+        stamps.iter().any(|t| t % 1000 != 0),
+        "nanosecond resolution: {stamps:?}"
+    );
+    assert!(stamps.windows(2).all(|w| w[0] <= w[1]));
+}
+
+#[test]
+fn vnet_header_carries_gso_metadata_of_offloaded_frames() {
+    let mut o = LabOptions::new();
+    o.kbridge = true;
+    o.offloads = Some(true);
+    let lab = lab(o);
+    let mut cfg = CaptureConfig::new("eth0");
+    cfg.ring = small_ring();
+    cfg.vnet_hdr = true;
+    let mut cap = open_in(&lab, Ns::Host, cfg);
+    let taddr = SocketAddr::from((lab.net_ip4(), 8889));
+    let listener = lab
+        .run_in(Ns::Net, move || TcpListener::bind(taddr))
+        .unwrap()
+        .unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut c, _) = listener.accept().unwrap();
+        let mut n = 0usize;
+        let mut buf = [0u8; 65536];
+        loop {
+            match c.read(&mut buf).unwrap() {
+                0 => break n,
+                k => n += k,
+            }
+        }
+    });
+    lab.run_in(Ns::Host, move || {
+        let mut c = TcpStream::connect_timeout(&taddr, Duration::from_secs(2)).unwrap();
+        c.write_all(&vec![0x5a; 2_000_000]).unwrap();
+    })
+    .unwrap();
+    assert_eq!(server.join().unwrap(), 2_000_000);
+    let mut big = 0;
+    let end = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < end && big == 0 {
+        if let Next::Block(b) = cap.next_block(Some(Duration::from_millis(20))).unwrap() {
+            for f in b.frames().unwrap() {
+                let f = f.unwrap();
+                let v = f.vnet.expect("every frame has a vnet header");
+                if f.origlen > 1514 {
+                    assert_ne!(v.gso_type, 0, "an over-MTU frame is a GSO frame: {v:?}");
+                    assert!(v.gso_size > 0 && v.gso_size <= 1500, "{v:?}");
+                    big += 1;
+                }
+            }
+        }
+    }
+    assert!(big > 0, "no GSO frame seen with offloads on");
+}
