@@ -350,7 +350,8 @@ pub enum TsSource {
     Software,
     /// The NIC's clock (`TP_STATUS_TS_RAW_HARDWARE`).
     Hardware,
-    /// The kernel did not say.
+    /// No status bit: the frame carried no stamp, so the kernel read the
+    /// system clock when it copied the frame to the ring.
     Unknown,
 }
 

@@ -706,11 +706,26 @@ pub(crate) fn interface_error(
 ) -> Error {
     match e.raw_os_error() {
         Some(libc::ENETDOWN) | Some(libc::ENODEV) | Some(libc::ENXIO) => {
-            let mut req = sys::IfReq::new("");
-            req.data[..4].copy_from_slice(&(ifindex as i32).to_ne_bytes());
-            let gone = match sys::ioctl_ifreq(fd, libc::SIOCGIFNAME, &mut req) {
-                Ok(()) => false,
-                Err(e) => matches!(e.raw_os_error(), Some(libc::ENODEV) | Some(libc::ENXIO)),
+            // Deleting an interface first takes it down (the socket hears
+            // ENETDOWN), then unregisters it a moment later: give it up to
+            // 200 ms to disappear before calling it merely down.
+            let exists = || {
+                let mut req = sys::IfReq::new("");
+                req.data[..4].copy_from_slice(&(ifindex as i32).to_ne_bytes());
+                match sys::ioctl_ifreq(fd, libc::SIOCGIFNAME, &mut req) {
+                    Ok(()) => true,
+                    Err(e) => !matches!(e.raw_os_error(), Some(libc::ENODEV) | Some(libc::ENXIO)),
+                }
+            };
+            let deadline = Instant::now() + Duration::from_millis(200);
+            let gone = loop {
+                if !exists() {
+                    break true;
+                }
+                if Instant::now() >= deadline {
+                    break false;
+                }
+                std::thread::sleep(Duration::from_millis(5));
             };
             if gone {
                 Error::with_kind(

@@ -936,7 +936,7 @@ fn timestamps_are_nanoseconds_and_hardware_degrades_to_software() {
         if let Next::Block(b) = cap.next_block(Some(Duration::from_millis(20))).unwrap() {
             for f in b.frames().unwrap() {
                 let f = f.unwrap();
-                assert_eq!(f.ts_source(), sluice_linux::block::TsSource::Software);
+                assert_ne!(f.ts_source(), sluice_linux::block::TsSource::Hardware);
                 stamps.push(f.ts_ns);
             }
         }
