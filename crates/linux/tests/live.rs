@@ -19,6 +19,18 @@ use sluice_linux::tx::{TxConfig, TxRingConfig, TxRingVersion, TxSocket};
 use sluice_linux::{ErrorKind, Interrupt, RingConfig};
 use sluice_wire::LinkType;
 
+/// Reader threads (one per fanout member) own their capture; senders move
+/// too.
+#[test]
+fn sockets_can_move_to_other_threads() {
+    fn is_send<T: Send>() {}
+    is_send::<Capture>();
+    is_send::<TxSocket>();
+    is_send::<Lab>();
+    fn is_sync<T: Sync + Send>() {}
+    is_sync::<Interrupt>();
+}
+
 fn require_root() {
     let uid = std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -790,7 +802,21 @@ fn several_interfaces_at_once() {
 #[test]
 fn lab_is_removed_on_drop_and_on_panic() {
     require_root();
-    let l = Lab::up(&LabOptions::new()).unwrap();
+    let mut o = LabOptions::new();
+    o.mtu = Some(9000);
+    let l = Lab::up(&o).unwrap();
+    for ns in [Ns::Host, Ns::Net] {
+        assert_eq!(
+            l.run_in(ns, || Interface::by_name("eth0").unwrap().mtu)
+                .unwrap(),
+            9000
+        );
+    }
+    assert_eq!(
+        l.run_in(Ns::Middle, || sluice_linux::iface::mtu("up0").unwrap())
+            .unwrap(),
+        9000
+    );
     let names: Vec<String> = [Ns::Host, Ns::Net, Ns::Middle]
         .iter()
         .map(|&n| l.ns_name(n))
