@@ -7,4 +7,5 @@
 #![deny(missing_docs)]
 
 pub use sluice_pcap as pcap;
+pub use sluice_process as process;
 pub use sluice_wire as wire;

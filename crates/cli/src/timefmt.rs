@@ -6,7 +6,7 @@ use std::fmt::Write;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use crate::args::TimeFormat;
+use crate::cmd::print::TimeFormat;
 
 /// Formats frame timestamps in one style, remembering what the deltas need.
 pub struct TimeFormatter {

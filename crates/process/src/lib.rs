@@ -9,3 +9,4 @@
 
 pub mod convert;
 pub mod info;
+pub mod synth;

@@ -1,11 +1,14 @@
 //! `sluice convert IN OUT`: rewrite a capture as pcap or pcapng, with
 //! microsecond or nanosecond timestamps.
 
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
 use anyhow::Context;
 use sluice_pcap::{Format, Writer, WriterOptions};
 use sluice_process::convert::convert;
 
-use crate::args::{ConvertArgs, FormatArg, TsArg};
 use crate::cmd::{display_name, open_input};
 use crate::progress::Progress;
 
@@ -68,4 +71,41 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Output capture format.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormatArg {
+    /// Classic libpcap format.
+    Pcap,
+    /// pcap next generation.
+    Pcapng,
+}
+
+/// Timestamp resolution of the output.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TsArg {
+    /// Nanoseconds.
+    Ns,
+    /// Microseconds.
+    Us,
+}
+
+/// `sluice convert`
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// Input capture (`-` for stdin).
+    #[arg(value_name = "IN")]
+    pub input: PathBuf,
+    /// Output capture (`-` for stdout).
+    #[arg(value_name = "OUT")]
+    pub output: PathBuf,
+    /// Output format; by default taken from OUT's extension
+    /// (.pcap, .cap → pcap; .pcapng, .ntar → pcapng), else pcapng.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Timestamp resolution of the output (default: nanoseconds for pcapng;
+    /// for pcap, the input's resolution).
+    #[arg(long, value_enum)]
+    pub ts: Option<TsArg>,
 }

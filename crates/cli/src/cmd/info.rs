@@ -1,11 +1,14 @@
 //! `sluice info FILE...`: capinfos-like summaries, as text or JSON.
 
+use std::path::PathBuf;
+
+use clap::Args;
+
 use std::io::Write;
 
 use anyhow::Context;
 use sluice_process::info::{Info, summarize};
 
-use crate::args::InfoArgs;
 use crate::cmd::{display_name, open_input};
 use crate::progress::Progress;
 use crate::timefmt;
@@ -194,4 +197,15 @@ fn write_text(out: &mut impl Write, info: &Info) -> std::io::Result<()> {
         row(out, "Error", e)?;
     }
     Ok(())
+}
+
+/// `sluice info`
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// Capture files to summarise (pcap or pcapng; `-` for stdin).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// One JSON object per file on stdout, one per line.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -1,12 +1,15 @@
 //! `sluice print -r FILE`: one line per frame, like `tcpdump -n -r`.
 
+use std::path::PathBuf;
+
+use clap::Args;
+
 use std::io::Write;
 
 use anyhow::Context;
 use sluice_wire::dissect::{Dissection, dissect_into};
 use sluice_wire::summary::{SummaryOptions, write_summary};
 
-use crate::args::PrintArgs;
 use crate::cmd::{display_name, open_input};
 use crate::timefmt::TimeFormatter;
 
@@ -54,4 +57,65 @@ pub fn run(args: PrintArgs) -> anyhow::Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// How `print` shows timestamps (tcpdump's `-t` family).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeFormat {
+    /// Local time of day (the default).
+    Clock,
+    /// No timestamp (`-t`).
+    None,
+    /// Seconds since the epoch (`-tt`).
+    Epoch,
+    /// Delta from the previous frame (`-ttt`).
+    Delta,
+    /// Date and local time of day (`-tttt`).
+    DateTime,
+    /// Delta from the first frame (`-ttttt`).
+    SinceFirst,
+}
+
+/// `sluice print`
+#[derive(Args, Debug)]
+pub struct PrintArgs {
+    /// Capture file to read (`-` for stdin).
+    #[arg(short = 'r', value_name = "FILE")]
+    pub read: PathBuf,
+    /// Stop after N frames.
+    #[arg(short = 'c', value_name = "N")]
+    pub count: Option<u64>,
+    /// Print the link-level header (MAC addresses, EtherType) on each line.
+    #[arg(short = 'e')]
+    pub link: bool,
+    /// More detail (IP TTL, id, length, options); may be repeated.
+    #[arg(short = 'v', action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Timestamp style: -t none, -tt epoch seconds, -ttt delta from the
+    /// previous frame, -tttt date and time, -ttttt delta from the first.
+    #[arg(short = 't', action = clap::ArgAction::Count)]
+    pub time: u8,
+    /// Print timestamps with nanosecond precision.
+    #[arg(long)]
+    pub nano: bool,
+    /// Accepted for tcpdump compatibility: sluice never resolves names.
+    #[arg(short = 'n', action = clap::ArgAction::Count, hide = true)]
+    pub numeric: u8,
+    /// Print the frame number before each line.
+    #[arg(short = '#', long = "number")]
+    pub number: bool,
+}
+
+impl PrintArgs {
+    /// The timestamp style chosen by the `-t` count.
+    pub fn time_format(&self) -> TimeFormat {
+        match self.time {
+            0 => TimeFormat::Clock,
+            1 => TimeFormat::None,
+            2 => TimeFormat::Epoch,
+            3 => TimeFormat::Delta,
+            4 => TimeFormat::DateTime,
+            _ => TimeFormat::SinceFirst,
+        }
+    }
 }
