@@ -135,7 +135,10 @@ fn to_v6(a: IpAddr) -> Ipv6Addr {
 /// checksummed data changed from `old` to `new`.
 ///
 /// `checksum` is the value stored in the header (already complemented).
-/// The word must sit at an even offset of the checksummed data.
+/// The word must sit at an even offset of the checksummed data. The result
+/// equals a full recompute except when every other byte of the data is
+/// zero, where it may give 0x0000 for 0xffff (both are "zero" in one's
+/// complement; no IP, TCP or ICMP header is all zeros).
 pub fn update_u16(checksum: u16, old: u16, new: u16) -> u16 {
     // HC' = ~(~HC + ~m + m')
     !combine(&[!checksum, !old, new])
@@ -164,17 +167,11 @@ pub fn update_bytes(checksum: u16, old: &[u8], new: &[u8]) -> u16 {
 }
 
 /// The checksum value to store for an IPv4 header (`header` with its
-/// checksum field taken as zero, i.e. the field's current value is
-/// subtracted out).
+/// checksum field, bytes 10..12, taken as zero).
 ///
 /// `header` must be the whole header (IHL × 4 bytes) and at least 12 bytes.
 pub fn ipv4_header(header: &[u8]) -> u16 {
-    if header.len() < 12 {
-        return !data(header);
-    }
-    let stored = u16::from_be_bytes([header[10], header[11]]);
-    // Sum everything, then take the stored field back out.
-    !combine(&[data(header), !stored])
+    !sum_skipping(header, 10)
 }
 
 /// True if an IPv4 header's checksum is right.
@@ -185,11 +182,7 @@ pub fn verify_ipv4_header(header: &[u8]) -> bool {
 /// The checksum value to store for an ICMPv4 message (no pseudo-header);
 /// the current checksum field (bytes 2..4) is taken as zero.
 pub fn icmpv4(message: &[u8]) -> u16 {
-    if message.len() < 4 {
-        return !data(message);
-    }
-    let stored = u16::from_be_bytes([message[2], message[3]]);
-    !combine(&[data(message), !stored])
+    !sum_skipping(message, 2)
 }
 
 /// True if an ICMPv4 message's checksum is right.
@@ -209,7 +202,7 @@ pub fn transport_v4(
     checksum_at: usize,
 ) -> u16 {
     let ph = pseudo_header_v4(src, dst, protocol, len32(segment));
-    !combine(&[ph, data(segment), !stored_at(segment, checksum_at)])
+    !combine(&[ph, sum_skipping(segment, checksum_at)])
 }
 
 /// The checksum value to store for a segment over IPv6 (TCP, UDP, ICMPv6),
@@ -222,7 +215,7 @@ pub fn transport_v6(
     checksum_at: usize,
 ) -> u16 {
     let ph = pseudo_header_v6(src, dst, next_header, len32(segment));
-    !combine(&[ph, data(segment), !stored_at(segment, checksum_at)])
+    !combine(&[ph, sum_skipping(segment, checksum_at)])
 }
 
 /// [`transport_v4`] or [`transport_v6`] by address family.
@@ -234,7 +227,7 @@ pub fn transport(
     checksum_at: usize,
 ) -> u16 {
     let ph = pseudo_header(src, dst, protocol, len32(segment));
-    !combine(&[ph, data(segment), !stored_at(segment, checksum_at)])
+    !combine(&[ph, sum_skipping(segment, checksum_at)])
 }
 
 /// True if a segment's checksum (over the pseudo-header) is right.
@@ -249,10 +242,20 @@ pub fn udp_value(computed: u16) -> u16 {
     if computed == 0 { 0xffff } else { computed }
 }
 
-fn stored_at(segment: &[u8], at: usize) -> u16 {
-    match segment.get(at..at.saturating_add(2)) {
-        Some([a, b]) => u16::from_be_bytes([*a, *b]),
-        _ => 0,
+/// The sum of `b` with the 16-bit field at `at` taken as zero. `at` must
+/// be even for the result to be meaningful (checksum fields always are);
+/// a field past the end is simply absent.
+fn sum_skipping(b: &[u8], at: usize) -> u16 {
+    let at = at.min(b.len());
+    let after = at.saturating_add(2).min(b.len());
+    if at.is_multiple_of(2) {
+        combine(&[data(&b[..at]), data(&b[after..])])
+    } else {
+        // A field at an odd offset straddles two words (low byte of one,
+        // high byte of the next); take its share back out of the sum.
+        let lo = b.get(at).copied().map_or(0, u16::from);
+        let hi = b.get(at + 1).copied().map_or(0, u16::from);
+        combine(&[data(b), !(lo | (hi << 8))])
     }
 }
 

@@ -10,6 +10,8 @@ pub mod error;
 pub mod esp;
 pub mod ethernet;
 pub mod ethertype;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod icmpv4;
 pub mod icmpv6;
 pub mod ip_protocol;
