@@ -65,11 +65,14 @@ impl TimeFormatter {
                 self.clock(out, local.rem_euclid(86_400), ts_ns % 1_000_000_000);
                 out.push(' ');
             }
+            // tcpdump starts delta times with a space.
             TimeFormat::Delta => {
+                out.push(' ');
                 self.delta(out, ts_ns as i128 - prev as i128);
                 out.push(' ');
             }
             TimeFormat::SinceFirst => {
+                out.push(' ');
                 self.delta(out, ts_ns as i128 - first as i128);
                 out.push(' ');
             }
@@ -187,11 +190,15 @@ mod tests {
         assert_eq!(fmt(TimeFormat::None, false, &[t]), [""]);
         assert_eq!(
             fmt(TimeFormat::Delta, false, &[t, t + 1_500_000_000, t]),
-            ["00:00:00.000000 ", "00:00:01.500000 ", "-00:00:01.500000 "]
+            [
+                " 00:00:00.000000 ",
+                " 00:00:01.500000 ",
+                " -00:00:01.500000 "
+            ]
         );
         assert_eq!(
             fmt(TimeFormat::SinceFirst, false, &[t, t + 3_723_000_001_000]),
-            ["00:00:00.000000 ", "01:02:03.000001 "]
+            [" 00:00:00.000000 ", " 01:02:03.000001 "]
         );
     }
 
