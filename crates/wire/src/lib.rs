@@ -115,6 +115,8 @@ pub mod error;
 pub mod esp;
 pub mod ethernet;
 pub mod ethertype;
+#[cfg(test)]
+mod fixtures;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod icmpv4;

@@ -21,7 +21,7 @@
 //! - An SLL2 interface index is not resolved to a name (it belongs to the
 //!   capturing host); it prints as `?` as tcpdump does when it cannot.
 
-use core::fmt;
+use core::fmt::{self, Write as _};
 use core::net::IpAddr;
 
 use crate::dissect::{Dissection, Layer, Next, Rest};
@@ -82,7 +82,10 @@ impl fmt::Display for Summary<'_> {
             frame: self.frame,
             d: self.dissection,
             o: self.options,
-            out: f,
+            out: Track {
+                inner: f,
+                last: None,
+            },
             addrs: None,
         }
         .run()
@@ -101,7 +104,10 @@ pub fn write_summary<W: fmt::Write + ?Sized>(
         frame,
         d: dissection,
         o: options,
-        out: &mut adapter,
+        out: Track {
+            inner: &mut adapter,
+            last: None,
+        },
         addrs: None,
     }
     .run()
@@ -115,11 +121,27 @@ impl<W: fmt::Write + ?Sized> fmt::Write for Adapter<'_, W> {
     }
 }
 
+/// Forwards to the caller's writer and remembers the last character, so
+/// that the closing note can be separated by exactly one space.
+struct Track<'o> {
+    inner: &'o mut dyn fmt::Write,
+    last: Option<char>,
+}
+
+impl fmt::Write for Track<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if let Some(c) = s.chars().next_back() {
+            self.last = Some(c);
+        }
+        self.inner.write_str(s)
+    }
+}
+
 struct Printer<'a, 'o> {
     frame: &'a [u8],
     d: &'a Dissection,
     o: SummaryOptions,
-    out: &'o mut dyn fmt::Write,
+    out: Track<'o>,
     /// Addresses of the innermost IP header printed, for ports.
     addrs: Option<(IpAddr, IpAddr)>,
 }
@@ -549,13 +571,19 @@ impl<'a> Printer<'a, '_> {
                 }
                 write!(self.out, ", length {len}")
             }
-            Err(_) => write!(
-                self.out,
-                "hardware type {}, protocol type {}, operation {}, length {len}",
-                p.hardware_type(),
-                p.protocol_type(),
-                u16::from(p.operation())
-            ),
+            Err(_) => {
+                match p.hardware_type() {
+                    arp::HTYPE_ETHERNET => self.w("Ethernet")?,
+                    h => write!(self.out, "Unknown Hardware ({h})")?,
+                }
+                write!(self.out, " (len {}), ", p.hardware_len())?;
+                let pt = p.protocol_type();
+                match pt.name() {
+                    Some(n) => self.w(n)?,
+                    None => write!(self.out, "Unknown Protocol (0x{:04x})", u16::from(pt))?,
+                }
+                write!(self.out, " (len {}), length {len}", p.protocol_len())
+            }
         }
     }
 
@@ -1049,6 +1077,9 @@ impl<'a> Printer<'a, '_> {
     /// What follows the last layer, and why the walk stopped.
     fn tail(&mut self) -> fmt::Result {
         if let Some(e) = self.d.error() {
+            if !matches!(self.out.last, None | Some(' ')) {
+                self.w(" ")?;
+            }
             return match e.kind() {
                 ErrorKind::Truncated => write!(self.out, "[|{}]", token(e.layer())),
                 _ => write!(self.out, "[malformed: {e}]"),
@@ -1112,5 +1143,237 @@ impl fmt::Display for FlagList {
             f.write_str(s)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::LinkType;
+    use crate::dissect::{dissect, dissect_captured};
+    use crate::fixtures::*;
+    use core::net::{Ipv4Addr, Ipv6Addr};
+
+    const PLAIN: SummaryOptions = SummaryOptions {
+        link_header: false,
+        verbose: false,
+    };
+    const E: SummaryOptions = SummaryOptions {
+        link_header: true,
+        verbose: false,
+    };
+    const V: SummaryOptions = SummaryOptions {
+        link_header: false,
+        verbose: true,
+    };
+    const EV: SummaryOptions = SummaryOptions {
+        link_header: true,
+        verbose: true,
+    };
+
+    fn text(lt: LinkType, frame: &[u8], o: SummaryOptions) -> String {
+        let d = dissect(lt, frame);
+        let s = Summary::new(frame, &d, o).to_string();
+        let mut w = String::new();
+        write_summary(&mut w, frame, &d, o).unwrap();
+        assert_eq!(s, w);
+        s
+    }
+
+    // Expected texts are tcpdump 4.99's (`tcpdump -n -S`, with -e and -v
+    // as named) on the same frames.
+    #[test]
+    fn tcp_syn_like_tcpdump() {
+        let opts = "options [mss 1460,sackOK,TS val 2044906138 ecr 0,nop,wscale 7], length 0";
+        assert_eq!(
+            text(LinkType::ETHERNET, SYN, PLAIN),
+            format!(
+                "IP 192.168.1.11.33779 > 209.87.249.18.53: Flags [S], seq 603899916, win 64240, {opts}"
+            )
+        );
+        assert_eq!(
+            text(LinkType::ETHERNET, SYN, E),
+            format!(
+                "00:11:22:33:44:55 > 00:11:22:33:44:66, ethertype IPv4 (0x0800), length 74: \
+                 192.168.1.11.33779 > 209.87.249.18.53: Flags [S], seq 603899916, win 64240, {opts}"
+            )
+        );
+        assert_eq!(
+            text(LinkType::ETHERNET, SYN, V),
+            format!(
+                "IP (tos 0x0, ttl 64, id 39720, offset 0, flags [DF], proto TCP (6), length 60)\n    \
+                 192.168.1.11.33779 > 209.87.249.18.53: Flags [S], cksum 0x0c41 (correct), seq 603899916, win 64240, {opts}"
+            )
+        );
+        assert!(text(LinkType::ETHERNET, SYN, EV).starts_with(
+            "00:11:22:33:44:55 > 00:11:22:33:44:66, ethertype IPv4 (0x0800), length 74: (tos 0x0, ttl 64"
+        ));
+    }
+
+    #[test]
+    fn qinq_arp_with_link_header() {
+        assert_eq!(
+            text(LinkType::ETHERNET, QINQ_ARP, E),
+            "00:20:d2:5a:fb:3f > ff:ff:ff:ff:ff:ff, ethertype 802.1Q-QinQ (0x88a8), length 64: \
+             vlan 200, p 0, ethertype 802.1Q (0x8100), vlan 2001, p 0, ethertype ARP (0x0806), \
+             Request who-has 172.21.79.100 tell 172.21.79.97, length 42"
+        );
+        assert_eq!(
+            text(LinkType::ETHERNET, QINQ_ARP, PLAIN),
+            "ARP, Request who-has 172.21.79.100 tell 172.21.79.97, length 42"
+        );
+    }
+
+    #[test]
+    fn icmpv6_and_cooked_and_loopback() {
+        assert_eq!(
+            text(LinkType::ETHERNET, NS, PLAIN),
+            "IP6 :: > ff02::1:ffe1:f: ICMP6, neighbor solicitation, who has fe80::546f:f7ff:fee1:f, length 32"
+        );
+        // tcpdump adds MLD's group record count, which sluice does not read.
+        assert_eq!(
+            text(LinkType::ETHERNET, MLD_HBH, PLAIN),
+            "IP6 fe80::215:17ff:fecc:e546 > ff02::16: HBH ICMP6, multicast listener report v2, length 28"
+        );
+        assert_eq!(
+            text(LinkType::LINUX_SLL2, SLL2_UDP, PLAIN),
+            "?     In  IP6 ::1.56203 > ::1.9999: UDP, length 5"
+        );
+        assert_eq!(
+            text(LinkType::LINUX_SLL2, SLL2_UDP, E),
+            "?     In  ifindex 1 00:00:00:00:00:00 ethertype IPv6 (0x86dd), length 73: ::1.56203 > ::1.9999: UDP, length 5"
+        );
+        assert!(text(LinkType::LINUX_SLL2, SLL2_UDP, V)
+            .contains("(flowlabel 0x831a3, hlim 64, next-header UDP (17) payload length: 13) ::1.56203 > ::1.9999: [bad udp cksum 0x0020 -> 0xb965!] UDP, length 5"));
+        assert_eq!(
+            text(LinkType::NULL, NULL_DNS, E),
+            "AF IPv4 (2), length 72: 127.0.0.1.54954 > 127.0.0.1.53: UDP, length 40"
+        );
+        assert_eq!(
+            text(LinkType::ETHERNET, ESP, PLAIN),
+            "IP 192.1.2.23 > 192.1.2.45: ESP(spi=0x12345678,seq=0x1), length 116"
+        );
+        assert_eq!(
+            text(LinkType::ETHERNET, PPPOE_LCP, PLAIN),
+            "PPPoE  [ses 0x17] LCP, length 12"
+        );
+    }
+
+    #[test]
+    fn cut_and_malformed_frames_say_so() {
+        let d = dissect_captured(LinkType::ETHERNET, &SYN[..54], 74);
+        assert_eq!(
+            Summary::new(&SYN[..54], &d, PLAIN).to_string(),
+            "IP 192.168.1.11 > 209.87.249.18: [|tcp]"
+        );
+        let mut f = SYN.to_vec();
+        f[14] = 0x43;
+        assert_eq!(
+            text(LinkType::ETHERNET, &f, PLAIN),
+            "[malformed: IPv4 at offset 14: header length 12 is below 20]"
+        );
+        // A frame that does not match its dissection prints, never panics.
+        let d = dissect(LinkType::ETHERNET, SYN);
+        let _ = Summary::new(&SYN[..20], &d, EV).to_string();
+    }
+
+    #[test]
+    fn built_frames_read_like_tcpdump() {
+        let (a, b) = (Ipv4Addr::new(10, 77, 0, 1), Ipv4Addr::new(10, 77, 0, 2));
+        let ip = |proto, len| ipv4::Repr {
+            src_addr: a,
+            dst_addr: b,
+            protocol: proto,
+            payload_len: len,
+            ttl: 64,
+            ident: 7,
+            dscp: 0,
+            ecn: 0,
+            dont_frag: true,
+            more_frags: false,
+            frag_offset: 0,
+        };
+        let seg = tcp::Repr {
+            src_port: 40000,
+            dst_port: 80,
+            flags: Flags::SYN,
+            seq_number: 1,
+            window_len: 64240,
+            max_seg_size: Some(1460),
+            sack_permitted: true,
+            timestamp: Some((1, 0)),
+            window_scale: Some(7),
+            ..Default::default()
+        };
+        let mut f = vec![0u8; 20 + seg.buffer_len()];
+        ip(IpProtocol::Tcp, seg.buffer_len())
+            .emit(&mut ipv4::Packet::new_unchecked(&mut f[..20]))
+            .unwrap();
+        seg.emit(
+            &mut tcp::Packet::new_unchecked(&mut f[20..]),
+            a.into(),
+            b.into(),
+        )
+        .unwrap();
+        assert_eq!(
+            text(LinkType::RAW, &f, PLAIN),
+            "IP 10.77.0.1.40000 > 10.77.0.2.80: Flags [S], seq 1, win 64240, \
+             options [mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7], length 0"
+        );
+        assert!(text(LinkType::RAW, &f, V).contains("cksum 0x"));
+        assert!(text(LinkType::RAW, &f, V).contains("(correct)"));
+
+        let mut f = vec![0u8; 48];
+        ip(IpProtocol::Udp, 28)
+            .emit(&mut ipv4::Packet::new_unchecked(&mut f[..20]))
+            .unwrap();
+        udp::Repr {
+            src_port: 53,
+            dst_port: 5353,
+            payload_len: 20,
+        }
+        .emit(
+            &mut udp::Packet::new_unchecked(&mut f[20..]),
+            a.into(),
+            b.into(),
+        )
+        .unwrap();
+        assert_eq!(
+            text(LinkType::RAW, &f, PLAIN),
+            "IP 10.77.0.1.53 > 10.77.0.2.5353: UDP, length 20"
+        );
+        assert!(text(LinkType::RAW, &f, V).contains("[udp sum ok] UDP, length 20"));
+
+        let (a6, b6): (Ipv6Addr, Ipv6Addr) =
+            ("fd77::1".parse().unwrap(), "fd77::2".parse().unwrap());
+        let data = [0x5au8; 56];
+        let echo = icmpv6::Repr::EchoRequest {
+            ident: 1,
+            seq_no: 1,
+            data: &data,
+        };
+        let mut f = vec![0u8; 40 + echo.buffer_len()];
+        ipv6::Repr {
+            src_addr: a6,
+            dst_addr: b6,
+            next_header: IpProtocol::Icmpv6,
+            payload_len: echo.buffer_len(),
+            hop_limit: 64,
+            traffic_class: 0,
+            flow_label: 0,
+        }
+        .emit(&mut ipv6::Packet::new_unchecked(&mut f[..40]))
+        .unwrap();
+        echo.emit(&mut icmpv6::Packet::new_unchecked(&mut f[40..]), a6, b6)
+            .unwrap();
+        assert_eq!(
+            text(LinkType::RAW, &f, PLAIN),
+            "IP6 fd77::1 > fd77::2: ICMP6, echo request, id 1, seq 1, length 64"
+        );
+        assert_eq!(
+            text(LinkType::RAW, &f, V),
+            "IP6 (hlim 64, next-header ICMPv6 (58) payload length: 64) fd77::1 > fd77::2: \
+             [icmp6 sum ok] ICMP6, echo request, id 1, seq 1, length 64"
+        );
     }
 }
