@@ -652,8 +652,8 @@ fn main() {
         }
     }
     if show_longer {
-        for (d, es) in worst.iter().rev().take(30) {
-            for e in es.iter().take(3) {
+        for (d, es) in worst.iter().rev() {
+            for e in es {
                 println!("LONGER by {d}: {e}");
             }
         }

@@ -76,9 +76,7 @@ impl AbsOffset {
 /// Where a load's offset is relative to (libpcap's `e_offrel`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Rel {
-    Packet,
     LinkHdr,
-    PrevLinkHdr,
     Llc,
     PrevMplsHdr,
     LinkPl,
@@ -99,7 +97,6 @@ pub(crate) struct Lower<'a> {
     names: &'a Names,
     span: Range<usize>,
 
-    outermost_linktype: u32,
     linktype: u32,
     prev_linktype: u32,
     off_outermost_linkhdr: AbsOffset,
@@ -164,7 +161,6 @@ impl<'a> Lower<'a> {
             opts,
             names,
             span: 0..0,
-            outermost_linktype: lt,
             linktype: lt,
             prev_linktype: lt,
             off_outermost_linkhdr: zero,
@@ -337,7 +333,6 @@ impl<'a> Lower<'a> {
     fn off(&self, which: WhichOff) -> AbsOffset {
         match which {
             WhichOff::LinkHdr => self.off_linkhdr,
-            WhichOff::PrevLinkHdr => self.off_prev_linkhdr,
             WhichOff::LinkPl => self.off_linkpl,
             WhichOff::LinkType => self.off_linktype,
         }
@@ -346,7 +341,6 @@ impl<'a> Lower<'a> {
     fn set_off(&mut self, which: WhichOff, v: AbsOffset) {
         match which {
             WhichOff::LinkHdr => self.off_linkhdr = v,
-            WhichOff::PrevLinkHdr => self.off_prev_linkhdr = v,
             WhichOff::LinkPl => self.off_linkpl = v,
             WhichOff::LinkType => self.off_linktype = v,
         }
@@ -378,9 +372,7 @@ impl<'a> Lower<'a> {
 
     fn load_a(&mut self, rel: Rel, offset: u32, size: Size) -> Result<Vec<Stmt>> {
         match rel {
-            Rel::Packet => Ok(vec![Stmt::LdAbs(size, offset)]),
             Rel::LinkHdr => self.load_rel(WhichOff::LinkHdr, offset, size),
-            Rel::PrevLinkHdr => self.load_rel(WhichOff::PrevLinkHdr, offset, size),
             Rel::Llc => self.load_rel(WhichOff::LinkPl, offset, size),
             Rel::PrevMplsHdr => {
                 let o = self.off_nl.wrapping_sub(4).wrapping_add(offset);
@@ -629,7 +621,6 @@ impl<'a> Lower<'a> {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum WhichOff {
     LinkHdr,
-    PrevLinkHdr,
     LinkPl,
     LinkType,
 }

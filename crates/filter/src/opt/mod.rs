@@ -1,8 +1,603 @@
-//! The optimiser: semantics-preserving passes over the [`Ir`](crate::ir::Ir).
+//! The optimiser: semantics-preserving passes over the [`Ir`].
+//!
+//! Each pass lives in its own module and can be switched off alone
+//! ([`Passes`]). They share one analysis ([`Analysis`]), recomputed before
+//! each pass:
+//!
+//! - **value numbering**: every value the program computes gets a number,
+//!   hash-consed (`ldh [12]` anywhere is the same value; `A + 1` of the
+//!   same A too), and constants fold as numbers are made. Each block's
+//!   entry state (the value of A, X and the 16 scratch words) is the
+//!   values its predecessors agree on;
+//! - **facts**: what the tests on the way to a block or an edge have
+//!   established (`ldh [12] == 0x800` is true, `ldb [23] == 6` is false),
+//!   kept on every edge and intersected where paths meet — libpcap's edge
+//!   dominators;
+//! - **guaranteed length**: how many packet bytes the loads before a point
+//!   have already shown to exist, on every path. A load that may fall off
+//!   the packet rejects it, so a pass may only drop or skip a load that is
+//!   covered; this keeps the optimised program's verdicts equal to the
+//!   unoptimised ones even on truncated packets (libpcap's optimiser does
+//!   not take this care);
+//! - **liveness** of A, X and the scratch words.
+//!
+//! Passes run in a loop until none changes anything (bounded).
 
-use crate::ir::Ir;
+mod deadstore;
+mod fold;
+mod merge;
+mod peephole;
+mod redundant;
+mod thread;
+mod unreachable;
+
+use std::collections::HashMap;
+
+use crate::ir::{AluOp, BlockId, Cond, Ir, Size, Src, Stmt, Term};
+
+/// Which passes run (all by default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Passes {
+    /// Constant folding and propagation, and removal of statements that
+    /// recompute a value already in place (common loads reused).
+    pub fold: bool,
+    /// Peephole rewrites (`and #k; jeq #0` → `jset #k`, `sub x; jeq #0` →
+    /// `jeq x`, …).
+    pub peephole: bool,
+    /// Dead-store elimination.
+    pub dead_stores: bool,
+    /// Tests whose outcome the tests before them decide on every path
+    /// (dominating facts) become jumps.
+    pub redundant_tests: bool,
+    /// Jump threading along edges: an edge on which a test's outcome is
+    /// known goes straight to that outcome.
+    pub threading: bool,
+    /// Identical blocks merged, jumps to jumps shortened.
+    pub merge: bool,
+}
+
+impl Default for Passes {
+    fn default() -> Passes {
+        Passes {
+            fold: true,
+            peephole: true,
+            dead_stores: true,
+            redundant_tests: true,
+            threading: true,
+            merge: true,
+        }
+    }
+}
 
 /// Runs every pass until nothing changes.
 pub fn optimize(ir: &mut Ir) {
-    let _ = ir;
+    optimize_with(ir, Passes::default());
+}
+
+/// Graphs larger than this get only the linear-time passes.
+const BIG: usize = 20_000;
+
+/// Runs the chosen passes until nothing changes.
+pub fn optimize_with(ir: &mut Ir, passes: Passes) {
+    unreachable::run(ir);
+    for round in 0..4 {
+        main_loop(ir, passes);
+        if !(passes.merge && merge::run_all(ir)) || round == 3 {
+            break;
+        }
+    }
+    unreachable::run(ir);
+}
+
+fn main_loop(ir: &mut Ir, passes: Passes) {
+    for _ in 0..200 {
+        let mut changed = false;
+        let big = ir.blocks.len() > BIG;
+        if passes.fold {
+            changed |= fold::run(ir);
+        }
+        if passes.redundant_tests && !big {
+            changed |= redundant::run(ir);
+        }
+        if passes.threading && !big {
+            changed |= thread::run(ir);
+        }
+        if passes.merge {
+            changed |= merge::run(ir);
+        }
+        if passes.peephole {
+            changed |= peephole::run(ir);
+        }
+        if passes.dead_stores {
+            changed |= deadstore::run(ir);
+        }
+        changed |= unreachable::run(ir);
+        if !changed {
+            break;
+        }
+    }
+}
+
+// ---- value numbering ---------------------------------------------------
+
+/// A value number.
+pub(crate) type Val = u32;
+
+/// What a value number stands for.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) enum Expr {
+    Const(u32),
+    Len,
+    Abs(Size, u32),
+    Ind(Size, u32, Val),
+    Msh(u32),
+    Alu(AluOp, Val, Val),
+    Neg(Val),
+    /// What `atom` holds when `block` starts, where the paths disagree.
+    Phi(BlockId, u8),
+    /// A value nobody can know (a division by zero's "result").
+    Opaque(u32),
+}
+
+/// The hash-consing table.
+#[derive(Default)]
+pub(crate) struct Values {
+    exprs: Vec<Expr>,
+    index: HashMap<Expr, Val>,
+}
+
+impl Values {
+    pub(crate) fn get(&mut self, e: Expr) -> Val {
+        let e = self.simplify(e);
+        if let Some(v) = self.index.get(&e) {
+            return *v;
+        }
+        let v = self.exprs.len() as Val;
+        self.exprs.push(e);
+        self.index.insert(e, v);
+        v
+    }
+
+    pub(crate) fn konst(&mut self, k: u32) -> Val {
+        self.get(Expr::Const(k))
+    }
+
+    pub(crate) fn expr(&self, v: Val) -> Expr {
+        self.exprs[v as usize]
+    }
+
+    pub(crate) fn as_const(&self, v: Val) -> Option<u32> {
+        match self.exprs[v as usize] {
+            Expr::Const(k) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// Folds constants and the identities that cannot change a result.
+    fn simplify(&self, e: Expr) -> Expr {
+        match e {
+            Expr::Alu(op, a, b) => {
+                // Constants to the right of commutative operators.
+                if matches!(
+                    op,
+                    AluOp::Add | AluOp::Mul | AluOp::And | AluOp::Or | AluOp::Xor
+                ) && self.index_const(a).is_some()
+                    && self.index_const(b).is_none()
+                {
+                    return self.simplify(Expr::Alu(op, b, a));
+                }
+                let ca = self.index_const(a);
+                let cb = self.index_const(b);
+                if let (Some(x), Some(y)) = (ca, cb)
+                    && let Some(r) = op.apply(x, y)
+                {
+                    return Expr::Const(r);
+                }
+                if a == b && matches!(op, AluOp::Sub | AluOp::Xor) {
+                    return Expr::Const(0);
+                }
+                match (op, cb) {
+                    (
+                        AluOp::Add | AluOp::Sub | AluOp::Or | AluOp::Xor | AluOp::Lsh | AluOp::Rsh,
+                        Some(0),
+                    ) => {
+                        return self.exprs[a as usize];
+                    }
+                    (AluOp::Mul | AluOp::Div, Some(1)) => return self.exprs[a as usize],
+                    (AluOp::And, Some(0xffff_ffff)) => return self.exprs[a as usize],
+                    (AluOp::And | AluOp::Mul, Some(0)) => return Expr::Const(0),
+                    _ => {}
+                }
+                e
+            }
+            Expr::Neg(a) => match self.index_const(a) {
+                Some(x) => Expr::Const(x.wrapping_neg()),
+                None => e,
+            },
+            _ => e,
+        }
+    }
+
+    fn index_const(&self, v: Val) -> Option<u32> {
+        self.exprs.get(v as usize).and_then(|e| match e {
+            Expr::Const(k) => Some(*k),
+            _ => None,
+        })
+    }
+}
+
+/// Atoms: A, X, then the 16 scratch words.
+pub(crate) const A: usize = 0;
+pub(crate) const X: usize = 1;
+pub(crate) const NATOMS: usize = 18;
+pub(crate) fn mem(k: u32) -> usize {
+    2 + (k & 15) as usize
+}
+
+/// The value of each atom at a point.
+pub(crate) type State = [Val; NATOMS];
+
+/// Runs one statement on a state. Returns `false` if the statement always
+/// ends the program (a division by a zero constant).
+pub(crate) fn step(vals: &mut Values, st: &mut State, s: Stmt) {
+    match s {
+        Stmt::LdImm(k) => st[A] = vals.konst(k),
+        Stmt::LdAbs(sz, k) => st[A] = vals.get(Expr::Abs(sz, k)),
+        Stmt::LdInd(sz, k) => st[A] = ind_value(vals, sz, k, st[X]),
+        Stmt::LdMem(k) => st[A] = st[mem(k)],
+        Stmt::LdLen => st[A] = vals.get(Expr::Len),
+        Stmt::LdxImm(k) => st[X] = vals.konst(k),
+        Stmt::LdxMem(k) => st[X] = st[mem(k)],
+        Stmt::LdxLen => st[X] = vals.get(Expr::Len),
+        Stmt::LdxMsh(k) => st[X] = vals.get(Expr::Msh(k)),
+        Stmt::St(k) => st[mem(k)] = st[A],
+        Stmt::Stx(k) => st[mem(k)] = st[X],
+        Stmt::Alu(op, src) => {
+            let b = match src {
+                Src::K(k) => vals.konst(k),
+                Src::X => st[X],
+            };
+            if matches!(op, AluOp::Div | AluOp::Mod) && vals.as_const(b) == Some(0) {
+                // The program ends here; what follows never runs.
+                let n = vals.exprs.len() as u32;
+                st[A] = vals.get(Expr::Opaque(n));
+            } else {
+                st[A] = vals.get(Expr::Alu(op, st[A], b));
+            }
+        }
+        Stmt::Neg => st[A] = vals.get(Expr::Neg(st[A])),
+        Stmt::Tax => st[X] = st[A],
+        Stmt::Txa => st[A] = st[X],
+    }
+}
+
+/// The value of `P[x + k]`: an absolute load when x is a constant, and
+/// `P[v + (c + k)]` when x is `v + c` for a small header length v (so that
+/// `[x + 14]` after `x = msh + 13` and `[x + 27]` after `x = msh` agree).
+pub(crate) fn ind_value(vals: &mut Values, sz: Size, k: u32, x: Val) -> Val {
+    if let Some(c) = vals.as_const(x)
+        && let Some(o) = c.checked_add(k)
+    {
+        return vals.get(Expr::Abs(sz, o));
+    }
+    if let Expr::Alu(AluOp::Add, v, c) = vals.expr(x)
+        && matches!(vals.expr(v), Expr::Msh(_))
+        && let Some(c) = vals.as_const(c)
+        && c < 0x1000_0000
+        && let Some(o) = k.checked_add(c)
+    {
+        return vals.get(Expr::Ind(sz, o, v));
+    }
+    vals.get(Expr::Ind(sz, k, x))
+}
+
+// ---- facts ---------------------------------------------------------------
+
+/// The outcome of a test, known on an edge.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) struct Fact {
+    pub a: Val,
+    pub cond: Cond,
+    /// The operand: a constant or X's value.
+    pub b: FactSrc,
+    pub outcome: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(crate) enum FactSrc {
+    K(u32),
+    V(Val),
+}
+
+/// Facts are kept to this many per edge (the most recent ones).
+const MAX_FACTS: usize = 64;
+
+/// Decides `a cond b` from facts and constants, if possible.
+pub(crate) fn decide(
+    vals: &Values,
+    facts: &[Fact],
+    a: Val,
+    cond: Cond,
+    b: FactSrc,
+) -> Option<bool> {
+    let bk = match b {
+        FactSrc::K(k) => Some(k),
+        FactSrc::V(v) => vals.as_const(v),
+    };
+    if let (Some(x), Some(y)) = (vals.as_const(a), bk) {
+        return Some(cond.eval(x, y));
+    }
+    // The same test before.
+    for f in facts {
+        if f.a == a && f.cond == cond && f.b == b {
+            return Some(f.outcome);
+        }
+    }
+    let bk = bk?;
+    // Knowledge about `a` from constant tests.
+    let mut eq: Option<u32> = None;
+    let (mut lo, mut hi) = (0u32, u32::MAX);
+    let (mut one, mut zero) = (0u32, 0u32);
+    let mut ne: Vec<u32> = Vec::new();
+    for f in facts.iter().filter(|f| f.a == a) {
+        let FactSrc::K(k) = f.b else { continue };
+        match (f.cond, f.outcome) {
+            (Cond::Eq, true) => eq = Some(k),
+            (Cond::Eq, false) => ne.push(k),
+            (Cond::Gt, true) => lo = lo.max(k.saturating_add(1)),
+            (Cond::Gt, false) => hi = hi.min(k),
+            (Cond::Ge, true) => lo = lo.max(k),
+            (Cond::Ge, false) => {
+                if k == 0 {
+                    return None; // impossible path
+                }
+                hi = hi.min(k - 1)
+            }
+            (Cond::Set, true) => {
+                if k.count_ones() == 1 {
+                    one |= k;
+                }
+            }
+            (Cond::Set, false) => zero |= k,
+        }
+    }
+    if let Some(e) = eq {
+        return Some(cond.eval(e, bk));
+    }
+    if lo == hi {
+        return Some(cond.eval(lo, bk));
+    }
+    match cond {
+        Cond::Eq => {
+            if ne.contains(&bk) || bk < lo || bk > hi || bk & zero != 0 || !bk & one != 0 {
+                return Some(false);
+            }
+        }
+        Cond::Gt => {
+            if lo > bk {
+                return Some(true);
+            }
+            if hi <= bk {
+                return Some(false);
+            }
+        }
+        Cond::Ge => {
+            if lo >= bk {
+                return Some(true);
+            }
+            if hi < bk {
+                return Some(false);
+            }
+        }
+        Cond::Set => {
+            if bk & one != 0 {
+                return Some(true);
+            }
+            if bk & !zero == 0 {
+                return Some(false);
+            }
+        }
+    }
+    None
+}
+
+fn intersect(a: &[Fact], b: &[Fact]) -> Vec<Fact> {
+    a.iter().filter(|f| b.contains(f)).copied().collect()
+}
+
+// ---- the analysis -----------------------------------------------------
+
+/// Per-block results of the forward and backward analyses.
+pub(crate) struct Analysis {
+    pub order: Vec<BlockId>,
+    pub vals: Values,
+    pub entry: Vec<State>,
+    pub exit: Vec<State>,
+    /// Facts known at block exit (before its test).
+    pub facts_out: Vec<Vec<Fact>>,
+    /// Packet bytes guaranteed present at block entry / exit.
+    pub len_in: Vec<u64>,
+    pub len_out: Vec<u64>,
+    /// Live atoms at block exit (bit per atom).
+    pub live_out: Vec<u32>,
+    /// Live atoms at block entry.
+    pub live_in: Vec<u32>,
+}
+
+/// The bytes a statement shows to exist when it does not reject.
+pub(crate) fn proves_len(s: Stmt) -> u64 {
+    match s {
+        Stmt::LdAbs(sz, k) if k < sluice_bpf::insn::ancillary::OFF => {
+            u64::from(k) + u64::from(sz.bytes())
+        }
+        Stmt::LdxMsh(k) => u64::from(k) + 1,
+        _ => 0,
+    }
+}
+
+/// Whether a statement can end the program given the bytes already proven
+/// and the current state (ancillary loads never do on the kernel, which
+/// is the only place they run).
+pub(crate) fn can_abort(vals: &Values, st: &State, s: Stmt, proven: u64) -> bool {
+    match s {
+        Stmt::LdAbs(_, k) if k >= sluice_bpf::insn::ancillary::OFF => false,
+        Stmt::LdAbs(..) | Stmt::LdxMsh(_) => proves_len(s) > proven,
+        Stmt::LdInd(sz, k) => match vals.as_const(st[X]) {
+            Some(x) => u64::from(x) + u64::from(k) + u64::from(sz.bytes()) > proven,
+            None => true,
+        },
+        Stmt::Alu(AluOp::Div | AluOp::Mod, Src::X) => vals.as_const(st[X]).is_none_or(|x| x == 0),
+        Stmt::Alu(AluOp::Div | AluOp::Mod, Src::K(0)) => true,
+        _ => false,
+    }
+}
+
+/// The atoms a statement uses and defines.
+pub(crate) fn use_def(s: Stmt) -> (u32, u32) {
+    let a = 1u32 << A;
+    let x = 1u32 << X;
+    let m = |k: u32| 1u32 << mem(k);
+    match s {
+        Stmt::LdImm(_) | Stmt::LdAbs(..) | Stmt::LdLen => (0, a),
+        Stmt::LdInd(..) => (x, a),
+        Stmt::LdMem(k) => (m(k), a),
+        Stmt::LdxImm(_) | Stmt::LdxLen | Stmt::LdxMsh(_) => (0, x),
+        Stmt::LdxMem(k) => (m(k), x),
+        Stmt::St(k) => (a, m(k)),
+        Stmt::Stx(k) => (x, m(k)),
+        Stmt::Alu(_, Src::K(_)) | Stmt::Neg => (a, a),
+        Stmt::Alu(_, Src::X) => (a | x, a),
+        Stmt::Tax => (a, x),
+        Stmt::Txa => (x, a),
+    }
+}
+
+fn term_uses(t: &Term) -> u32 {
+    match t {
+        Term::Branch { src: Src::X, .. } => (1 << A) | (1 << X),
+        Term::Branch { .. } => 1 << A,
+        _ => 0,
+    }
+}
+
+/// The atoms live at the start of a block given those live at its end.
+pub(crate) fn live_in_of(stmts: &[Stmt], term: &Term, live_out: u32) -> u32 {
+    let mut live = live_out | term_uses(term);
+    for s in stmts.iter().rev() {
+        let (u, d) = use_def(*s);
+        live = (live & !d) | u;
+    }
+    live
+}
+
+impl Analysis {
+    pub(crate) fn new(ir: &Ir) -> Analysis {
+        let order = ir.topo_order().unwrap_or_default();
+        let preds = ir.preds(&order);
+        let n = ir.blocks.len();
+        let mut vals = Values::default();
+        let zero = vals.konst(0);
+        let mut entry = vec![[zero; NATOMS]; n];
+        let mut exit = vec![[zero; NATOMS]; n];
+        let mut facts_in: Vec<Vec<Fact>> = vec![Vec::new(); n];
+        let mut facts_out: Vec<Vec<Fact>> = vec![Vec::new(); n];
+        let mut len_in = vec![0u64; n];
+        let mut len_out = vec![0u64; n];
+        for &b in &order {
+            if b != ir.entry && !preds[b].is_empty() {
+                let mut st = exit[preds[b][0]];
+                for (i, atom) in st.iter_mut().enumerate() {
+                    if preds[b][1..].iter().any(|p| exit[*p][i] != *atom) {
+                        *atom = vals.get(Expr::Phi(b, i as u8));
+                    }
+                }
+                entry[b] = st;
+                // Facts: intersection over in-edges.
+                let mut acc: Option<Vec<Fact>> = None;
+                let mut l = u64::MAX;
+                for &p in &preds[b] {
+                    l = l.min(len_out[p]);
+                    for ef in edge_facts(ir, &vals, &exit, &facts_out, p, b) {
+                        acc = Some(match acc {
+                            None => ef,
+                            Some(a) => intersect(&a, &ef),
+                        });
+                    }
+                }
+                facts_in[b] = acc.unwrap_or_default();
+                len_in[b] = l;
+            }
+            let mut st = entry[b];
+            let mut l = len_in[b];
+            for s in &ir.blocks[b].stmts {
+                step(&mut vals, &mut st, *s);
+                l = l.max(proves_len(*s));
+            }
+            exit[b] = st;
+            len_out[b] = l;
+            facts_out[b] = facts_in[b].clone();
+        }
+        // Liveness, backwards.
+        let mut live_in = vec![0u32; n];
+        let mut live_out = vec![0u32; n];
+        for &b in order.iter().rev() {
+            let blk = &ir.blocks[b];
+            let out = blk.term.succs().fold(0, |acc, s| acc | live_in[s]);
+            live_out[b] = out;
+            live_in[b] = live_in_of(&blk.stmts, &blk.term, out);
+        }
+        Analysis {
+            order,
+            vals,
+            entry,
+            exit,
+            facts_out,
+            len_in,
+            len_out,
+            live_out,
+            live_in,
+        }
+    }
+}
+
+/// The fact a branch adds on its true or false edge.
+pub(crate) fn branch_fact(st: &State, cond: Cond, src: Src, outcome: bool) -> Fact {
+    Fact {
+        a: st[A],
+        cond,
+        b: match src {
+            Src::K(k) => FactSrc::K(k),
+            Src::X => FactSrc::V(st[X]),
+        },
+        outcome,
+    }
+}
+
+/// The facts on each edge from `p` to `s` (two if both branches go there).
+fn edge_facts(
+    ir: &Ir,
+    _vals: &Values,
+    exit: &[State],
+    facts_out: &[Vec<Fact>],
+    p: BlockId,
+    s: BlockId,
+) -> Vec<Vec<Fact>> {
+    let base = &facts_out[p];
+    match ir.blocks[p].term {
+        Term::Branch { cond, src, jt, jf } => {
+            let mut out = Vec::new();
+            for (target, outcome) in [(jt, true), (jf, false)] {
+                if target == s {
+                    let mut f = base.clone();
+                    f.push(branch_fact(&exit[p], cond, src, outcome));
+                    if f.len() > MAX_FACTS {
+                        f.drain(..f.len() - MAX_FACTS);
+                    }
+                    out.push(f);
+                }
+            }
+            out
+        }
+        _ => vec![base.clone()],
+    }
 }

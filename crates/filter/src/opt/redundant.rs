@@ -1,0 +1,27 @@
+//! Redundant-test removal using dominators: a test whose outcome the tests
+//! on every path to it have already decided (the facts at its block's
+//! entry, which hold because the deciding tests dominate it) becomes an
+//! unconditional jump. Its statements stay.
+
+use super::{Analysis, FactSrc, decide};
+use crate::ir::{Ir, Src, Term};
+
+pub(super) fn run(ir: &mut Ir) -> bool {
+    let an = Analysis::new(ir);
+    let mut changed = false;
+    for &b in &an.order {
+        let Term::Branch { cond, src, jt, jf } = ir.blocks[b].term else {
+            continue;
+        };
+        let st = &an.exit[b];
+        let operand = match src {
+            Src::K(k) => FactSrc::K(k),
+            Src::X => FactSrc::V(st[super::X]),
+        };
+        if let Some(o) = decide(&an.vals, &an.facts_out[b], st[super::A], cond, operand) {
+            ir.blocks[b].term = Term::Goto(if o { jt } else { jf });
+            changed = true;
+        }
+    }
+    changed
+}
