@@ -402,6 +402,9 @@ fn ddd(lines: &[(usize, &str)]) -> Result<Vec<Insn>, AsmError> {
 }
 
 fn check_count(c: &Cursor<'_>, at: usize, declared: usize, found: usize) -> Result<(), AsmError> {
+    if found == 0 && declared == 0 {
+        return Err(c.error_at(at, AsmErrorKind::Empty));
+    }
     if declared != found {
         return Err(c.error_at(at, AsmErrorKind::CountMismatch { declared, found }));
     }
@@ -758,6 +761,14 @@ mod tests {
         let e = asm("2,6 0 0 1;6 0 0 0").unwrap_err();
         assert_eq!((e.line(), e.column()), (1, 10));
         assert_eq!(asm("  \n\n").unwrap_err().kind(), &AsmErrorKind::Empty);
+        assert_eq!(asm("\x0c 00").unwrap_err().kind(), &AsmErrorKind::Empty);
+        assert_eq!(
+            asm("0,").unwrap_err().kind(),
+            &AsmErrorKind::Expected {
+                expected: "the opcode".to_owned(),
+                found: String::new(),
+            }
+        );
         let e = asm("(000) jeq #1 jt 300 jf 1").unwrap_err();
         assert!(matches!(e.kind(), AsmErrorKind::JumpTooFar { .. }));
         let e = asm("\tret\t#zz").unwrap_err();

@@ -152,6 +152,52 @@ enum Op {
         jt: u16,
         jf: u16,
     },
+    /// `ldh [x + off]` fused with the `jeq #k` that follows it.
+    LdIndHJeq {
+        off: u32,
+        k: u32,
+        jt: u16,
+        jf: u16,
+    },
+    /// `ldb [x + off]` fused with the `jeq #k` that follows it.
+    LdIndBJeq {
+        off: u32,
+        k: u32,
+        jt: u16,
+        jf: u16,
+    },
+    /// `ldh [off]` fused with the `jset #k` that follows it.
+    LdhJset {
+        off: u32,
+        k: u32,
+        jt: u16,
+        jf: u16,
+    },
+    /// `ldb [x + off]` fused with the `jset #k` that follows it.
+    LdIndBJset {
+        off: u32,
+        k: u32,
+        jt: u16,
+        jf: u16,
+    },
+    /// `and #mask` fused with the `jeq #k` that follows it.
+    AndJeq {
+        mask: u32,
+        k: u32,
+        jt: u16,
+        jf: u16,
+    },
+    /// The first of `len` consecutive `jeq #k` instructions each of which
+    /// (but the last) has the next one as a target: an or-chain (`jf`
+    /// next) or an and-chain (`jt` next). Walking it in a tight loop keeps
+    /// the loads of the next constants off the comparison's critical path.
+    /// The later entries stay decoded at their own indices.
+    JeqChain {
+        k: u32,
+        jt: u16,
+        jf: u16,
+        len: u8,
+    },
 }
 
 /// The Linux ancillary data a load can ask for.
@@ -380,6 +426,38 @@ impl Program {
                     a = load!(load_w(packet, off as usize));
                     pc = usize::from(if a == k { jt } else { jf });
                 }
+                Op::LdIndHJeq { off, k, jt, jf } => {
+                    a = match x.checked_add(off).and_then(|o| load_h(packet, o as usize)) {
+                        Some(v) => v,
+                        None => load!(self.ind_slow(packet, meta, x, off, 2)),
+                    };
+                    pc = usize::from(if a == k { jt } else { jf });
+                }
+                Op::LdIndBJeq { off, k, jt, jf } => {
+                    a = match x.checked_add(off).and_then(|o| load_b(packet, o as usize)) {
+                        Some(v) => v,
+                        None => load!(self.ind_slow(packet, meta, x, off, 1)),
+                    };
+                    pc = usize::from(if a == k { jt } else { jf });
+                }
+                Op::LdhJset { off, k, jt, jf } => {
+                    a = load!(load_h(packet, off as usize));
+                    pc = usize::from(if a & k != 0 { jt } else { jf });
+                }
+                Op::LdIndBJset { off, k, jt, jf } => {
+                    a = match x.checked_add(off).and_then(|o| load_b(packet, o as usize)) {
+                        Some(v) => v,
+                        None => load!(self.ind_slow(packet, meta, x, off, 1)),
+                    };
+                    pc = usize::from(if a & k != 0 { jt } else { jf });
+                }
+                Op::AndJeq { mask, k, jt, jf } => {
+                    a &= mask;
+                    pc = usize::from(if a == k { jt } else { jf });
+                }
+                Op::JeqChain { k, jt, jf, len } => {
+                    pc = jeq_chain(ops, pc - 1, usize::from(len), a, k, jt, jf);
+                }
             }
         }
     }
@@ -415,6 +493,50 @@ impl Program {
         match self.semantics {
             Semantics::Kernel if (k as i32) < 0 => load_negative(packet, meta, k, 1),
             _ => None,
+        }
+    }
+}
+
+/// Walks a [`Op::JeqChain`] of `len` entries starting at `start`, whose
+/// first entry is (`k`, `jt`, `jf`); returns the next `pc`.
+#[inline(always)]
+fn jeq_chain(ops: &[Op], start: usize, len: usize, a: u32, k: u32, jt: u16, jf: u16) -> usize {
+    let end = start + len;
+    let (mut k, mut jt, mut jf) = (k, jt, jf);
+    let mut j = start;
+    loop {
+        let next = j + 1;
+        let eq = a == k;
+        // Whether to go on is decided without the loaded target, so that
+        // the next entry's address never waits on this comparison.
+        let goes_on = if eq {
+            usize::from(jt) == next
+        } else {
+            usize::from(jf) == next
+        };
+        if !goes_on || next >= end {
+            return usize::from(if eq { jt } else { jf });
+        }
+        j = next;
+        match ops.get(j) {
+            Some(
+                &Op::JeqK {
+                    k: k2,
+                    jt: t2,
+                    jf: f2,
+                }
+                | &Op::JeqChain {
+                    k: k2,
+                    jt: t2,
+                    jf: f2,
+                    ..
+                },
+            ) => {
+                (k, jt, jf) = (k2, t2, f2);
+            }
+            // Chains are built over `jeq` entries only; an index past the
+            // end ends the program like running off it would.
+            _ => return usize::MAX,
         }
     }
 }
@@ -631,19 +753,47 @@ fn decode(insns: &[Insn], semantics: Semantics) -> Box<[Op]> {
             }
         })
         .collect();
-    // Fuse a packet load with the `jeq #k` after it: the commonest pair in
-    // compiled filters. The `jeq` stays at its own index for other jumps.
-    for pc in 0..ops.len().saturating_sub(1) {
-        if let Op::JeqK { k, jt, jf } = ops[pc + 1] {
-            ops[pc] = match ops[pc] {
-                Op::LdAbsH(off) => Op::LdhJeq { off, k, jt, jf },
-                Op::LdAbsB(off) => Op::LdbJeq { off, k, jt, jf },
-                Op::LdAbsW(off) => Op::LdJeq { off, k, jt, jf },
-                other => other,
-            };
+    fuse(&mut ops);
+    ops.into_boxed_slice()
+}
+
+/// Superinstructions. A fused op replaces only the first of its pair; the
+/// second stays decoded at its own index for jumps that land on it, so no
+/// target changes.
+fn fuse(ops: &mut [Op]) {
+    let plain: Vec<Op> = ops.to_vec();
+    // A packet load or a mask followed by the test on it: the commonest
+    // pairs in compiled filters.
+    for pc in 0..plain.len().saturating_sub(1) {
+        let fused = match (plain[pc], plain[pc + 1]) {
+            (Op::LdAbsH(off), Op::JeqK { k, jt, jf }) => Op::LdhJeq { off, k, jt, jf },
+            (Op::LdAbsB(off), Op::JeqK { k, jt, jf }) => Op::LdbJeq { off, k, jt, jf },
+            (Op::LdAbsW(off), Op::JeqK { k, jt, jf }) => Op::LdJeq { off, k, jt, jf },
+            (Op::LdIndH(off), Op::JeqK { k, jt, jf }) => Op::LdIndHJeq { off, k, jt, jf },
+            (Op::LdIndB(off), Op::JeqK { k, jt, jf }) => Op::LdIndBJeq { off, k, jt, jf },
+            (Op::LdAbsH(off), Op::JsetK { k, jt, jf }) => Op::LdhJset { off, k, jt, jf },
+            (Op::LdIndB(off), Op::JsetK { k, jt, jf }) => Op::LdIndBJset { off, k, jt, jf },
+            (Op::AndK(mask), Op::JeqK { k, jt, jf }) => Op::AndJeq { mask, k, jt, jf },
+            _ => continue,
+        };
+        ops[pc] = fused;
+    }
+    // Chains of `jeq`, from the back: run[j] entries start at j.
+    let mut run = vec![0usize; plain.len() + 1];
+    for j in (0..plain.len()).rev() {
+        if let Op::JeqK { jt, jf, .. } = plain[j] {
+            let next = j + 1;
+            let links = usize::from(jt) == next || usize::from(jf) == next;
+            let more = matches!(plain.get(next), Some(Op::JeqK { .. }));
+            run[j] = if links && more { 1 + run[next] } else { 1 };
         }
     }
-    ops.into_boxed_slice()
+    for j in 0..plain.len() {
+        if let (Op::JeqK { k, jt, jf }, 2..) = (ops[j], run[j]) {
+            let len = run[j].min(usize::from(u8::MAX)) as u8;
+            ops[j] = Op::JeqChain { k, jt, jf, len };
+        }
+    }
 }
 
 #[cfg(test)]
@@ -946,6 +1096,49 @@ mod tests {
         let prog = Program::new(asm("ldh [0]\njeq #1 jt 2 jf 3\nret #1\nret #0").unwrap()).unwrap();
         assert!(matches!(prog.ops[0], Op::LdhJeq { .. }));
         assert!(matches!(prog.ops[1], Op::JeqK { .. }));
+    }
+
+    #[test]
+    fn jeq_chains() {
+        // An or-chain over ld [0] (0x01020304), entered at its head or in
+        // its middle.
+        let n = 300; // longer than one chain op holds
+        let chain = |first: &str| {
+            let mut text = format!("ld [0]\n{first}\n");
+            for i in 0..n {
+                // Two entries match: one early (which skips the next entry
+                // and re-enters the chain), and the last (accept).
+                let k = if i == 10 || i == n - 1 {
+                    0x0102_0304
+                } else {
+                    1000 + i
+                };
+                let jt = if i + 256 >= n { n + 2 } else { i + 4 };
+                let jf = if i == n - 1 { n + 3 } else { i + 3 };
+                text.push_str(&format!("jeq #{k} jt {jt} jf {jf}\n"));
+            }
+            text + "ret #1\nret #2\n"
+        };
+        let head = chain("jeq #9 jt 200 jf 2");
+        assert_eq!(run(&head, &PKT), 1);
+        let middle = chain("jeq #0x1020304 jt 200 jf 2");
+        assert_eq!(run(&middle, &PKT), 1);
+        let miss = head.replace(
+            &format!("#16909060 jt {} jf {}", n + 2, n + 3),
+            "#7 jt 302 jf 303",
+        );
+        assert_eq!(run(&miss, &PKT), 2);
+        let prog = Program::new(asm(&head).unwrap()).unwrap();
+        assert!(matches!(prog.ops[2], Op::JeqChain { len: 255, .. }));
+        assert!(matches!(prog.ops[257], Op::JeqChain { len: 45, .. }));
+        // An and-chain: every test must hold.
+        let and = "ldb [1]\njeq #2 jt 2 jf 5\njeq #2 jt 3 jf 5\njeq #2 jt 4 jf 5\nret #1\nret #0";
+        assert_eq!(run(and, &PKT), 1);
+        let and = "ldb [1]\njeq #2 jt 2 jf 5\njeq #3 jt 3 jf 5\njeq #2 jt 4 jf 5\nret #1\nret #0";
+        assert_eq!(run(and, &PKT), 0);
+        // Mixed: the chain ends where neither target is the next entry.
+        let mixed = "ld #5\njeq #1 jt 4 jf 2\njeq #5 jt 3 jf 5\njeq #5 jt 5 jf 4\nret #1\nret #2";
+        assert_eq!(run(mixed, &PKT), 2);
     }
 
     #[test]
