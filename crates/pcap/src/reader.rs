@@ -84,7 +84,8 @@ pub struct ReadCounts {
     pub frames: u64,
     /// Blocks stepped over (decryption secrets, custom, unknown).
     pub skipped_blocks: u64,
-    /// Bytes in those blocks.
+    /// Bytes in those blocks, plus bytes passed over by
+    /// [`Reader::resync_at`].
     pub skipped_bytes: u64,
     /// Records with a captured length above the snapshot length, accepted
     /// because they were within the tolerance Wireshark applies.
@@ -376,7 +377,8 @@ impl Reader {
     }
 
     /// The next frame, stepping over every other record (their effects,
-    /// such as new interfaces, are still applied).
+    /// such as new interfaces, are still applied). A truncated last record
+    /// in lenient mode ends the frames; [`ReadCounts::truncated`] counts it.
     pub fn next_frame(&mut self) -> Option<Result<Frame<'_>, Error>> {
         if self.halt != Halt::Running {
             return None;
