@@ -36,8 +36,14 @@ def build():
     return os.path.join(target, "release")
 
 
-def run_once(cmd, stdout_path=os.devnull):
-    """Runs one command; returns (wall seconds, cpu seconds, peak RSS in KiB)."""
+def run_once(cmd, outputs=(), stdout_path=os.devnull):
+    """Runs one command; returns (wall seconds, cpu seconds, peak RSS in KiB).
+
+    `outputs` are removed first, so that no run pays for truncating the
+    previous run's dirty pages."""
+    for path in outputs:
+        if os.path.exists(path):
+            os.remove(path)
     with open(stdout_path, "wb") as out:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, shell=isinstance(cmd, str))
@@ -148,11 +154,12 @@ def main():
                 print(f"| {title} | | ({anchor} not installed) | | | |")
                 continue
             mine, other, rss = [], [], []
+            outs = [p for p in ours + theirs if isinstance(p, str) and os.path.basename(p).startswith("out.")]
             for _ in range(args.runs):
-                w, _, m = run_once(ours)
+                w, _, m = run_once(ours, outs)
                 mine.append(w)
                 rss.append(m)
-                w, _, _ = run_once(theirs)
+                w, _, _ = run_once(theirs, outs)
                 other.append(w)
             a, b = statistics.median(mine), statistics.median(other)
             thr = size / a / 1e9 if key not in ("info-ng", "convert-back") else os.path.getsize(files["pcapng"]) / a / 1e9
