@@ -28,7 +28,7 @@ const ISIS_L2_PSNP: u32 = 27;
 /// How many headers `protochain` walks before it gives up (see the crate
 /// documentation: libpcap loops with a backward jump, which the kernel
 /// refuses, so the walk is unrolled).
-pub const PROTOCHAIN_DEPTH: usize = 6;
+pub const PROTOCHAIN_DEPTH: usize = 4;
 
 impl Lower<'_> {
     /// A protocol keyword alone.

@@ -110,6 +110,7 @@ fn main_loop(ir: &mut Ir, passes: Passes) {
         }
         if passes.dead_stores {
             changed |= deadstore::run(ir);
+            changed |= deadstore::run_anticipated(ir);
         }
         changed |= unreachable::run(ir);
         if !changed {
@@ -422,6 +423,10 @@ pub(crate) struct Analysis {
     pub live_out: Vec<u32>,
     /// Live atoms at block entry.
     pub live_in: Vec<u32>,
+    /// Packet bytes that every path from the block's entry to an accepting
+    /// return shows to exist (by its loads); `u64::MAX` where no path
+    /// accepts.
+    pub must_in: Vec<u64>,
 }
 
 /// The bytes a statement shows to exist when it does not reject.
@@ -537,11 +542,22 @@ impl Analysis {
             len_out[b] = l;
             facts_out[b] = facts_in[b].clone();
         }
-        // Liveness, backwards.
+        // Liveness and anticipated lengths, backwards.
         let mut live_in = vec![0u32; n];
         let mut live_out = vec![0u32; n];
+        let mut must_in = vec![u64::MAX; n];
         for &b in order.iter().rev() {
             let blk = &ir.blocks[b];
+            let after = match blk.term {
+                Term::Ret(0) => u64::MAX,
+                Term::Ret(_) => 0,
+                _ => blk.term.succs().map(|s| must_in[s]).min().unwrap_or(0),
+            };
+            must_in[b] = blk
+                .stmts
+                .iter()
+                .map(|s| proves_len(*s))
+                .fold(after, u64::max);
             let out = blk.term.succs().fold(0, |acc, s| acc | live_in[s]);
             live_out[b] = out;
             live_in[b] = live_in_of(&blk.stmts, &blk.term, out);
@@ -556,6 +572,7 @@ impl Analysis {
             len_out,
             live_out,
             live_in,
+            must_in,
         }
     }
 }
