@@ -543,6 +543,25 @@ impl Capture {
         Ok(change)
     }
 
+    /// Stops new frames from entering the ring (a reject-all filter), so
+    /// that a capture can read what is left and end with nothing lost in
+    /// between: frames the kernel already accepted stay in the ring, and
+    /// the block being filled is handed over within one block timeout.
+    /// Returns false when the filter is locked (`SO_LOCK_FILTER`): frames
+    /// keep coming, and the caller stops reading when it chooses.
+    pub fn stop_intake(&mut self) -> Result<bool> {
+        match self.attach(&[Insn::stmt(bpf::RET | bpf::K, 0)]) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::Permission => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The block timeout of the ring.
+    pub fn block_timeout(&self) -> Duration {
+        self.block_timeout
+    }
+
     /// Removes the kernel filter (every frame is delivered again).
     pub fn detach_filter(&mut self) -> Result<()> {
         let zero: libc::c_int = 0;

@@ -198,6 +198,94 @@ pub fn exists(name: &str) -> bool {
     matches!(sys::if_nametoindex(name), Ok(Some(_)))
 }
 
+/// The kernel's own counters of an interface (as `ip -s link` shows them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Frames received.
+    pub rx_packets: u64,
+    /// Bytes received.
+    pub rx_bytes: u64,
+    /// Frames dropped on receive by the device or its driver.
+    pub rx_dropped: u64,
+    /// Frames sent.
+    pub tx_packets: u64,
+    /// Bytes sent.
+    pub tx_bytes: u64,
+    /// Frames dropped on transmit.
+    pub tx_dropped: u64,
+}
+
+impl Counters {
+    /// The change from `earlier` to `self` (wrapping, as the counters may).
+    pub fn since(&self, earlier: &Counters) -> Counters {
+        Counters {
+            rx_packets: self.rx_packets.wrapping_sub(earlier.rx_packets),
+            rx_bytes: self.rx_bytes.wrapping_sub(earlier.rx_bytes),
+            rx_dropped: self.rx_dropped.wrapping_sub(earlier.rx_dropped),
+            tx_packets: self.tx_packets.wrapping_sub(earlier.tx_packets),
+            tx_bytes: self.tx_bytes.wrapping_sub(earlier.tx_bytes),
+            tx_dropped: self.tx_dropped.wrapping_sub(earlier.tx_dropped),
+        }
+    }
+
+    fn add(&mut self, o: &Counters) {
+        self.rx_packets += o.rx_packets;
+        self.rx_bytes += o.rx_bytes;
+        self.rx_dropped += o.rx_dropped;
+        self.tx_packets += o.tx_packets;
+        self.tx_bytes += o.tx_bytes;
+        self.tx_dropped += o.tx_dropped;
+    }
+}
+
+/// Parses the text of `/proc/net/dev`: `(name, counters)` per interface.
+pub fn parse_net_dev(text: &str) -> Vec<(String, Counters)> {
+    text.lines()
+        .filter_map(|line| {
+            let (name, rest) = line.split_once(':')?;
+            let v: Vec<u64> = rest
+                .split_whitespace()
+                .map(str::parse)
+                .collect::<std::result::Result<_, _>>()
+                .ok()?;
+            if v.len() < 12 {
+                return None;
+            }
+            Some((
+                name.trim().to_owned(),
+                Counters {
+                    rx_bytes: v[0],
+                    rx_packets: v[1],
+                    rx_dropped: v[3],
+                    tx_bytes: v[8],
+                    tx_packets: v[9],
+                    tx_dropped: v[11],
+                },
+            ))
+        })
+        .collect()
+}
+
+/// The counters of interface `name`, or of every interface summed for
+/// `"any"`, in the calling thread's network namespace
+/// (`/proc/thread-self/net/dev`).
+pub fn counters(name: &str) -> Result<Counters> {
+    let text = std::fs::read_to_string("/proc/thread-self/net/dev")
+        .map_err(|e| Error::io("reading /proc/thread-self/net/dev", e))?;
+    let all = parse_net_dev(&text);
+    if name == "any" {
+        let mut sum = Counters::default();
+        for (_, c) in &all {
+            sum.add(c);
+        }
+        return Ok(sum);
+    }
+    all.into_iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, c)| c)
+        .ok_or_else(|| no_such_interface(name))
+}
+
 /// Hardware timestamping abilities of an interface (`ETHTOOL_GET_TS_INFO`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TimestampInfo {
@@ -307,6 +395,33 @@ mod tests {
         assert_eq!(index("a/b").unwrap_err().kind(), ErrorKind::NoSuchInterface);
         assert_eq!(
             index("0123456789abcdefg").unwrap_err().kind(),
+            ErrorKind::NoSuchInterface
+        );
+    }
+
+    #[test]
+    fn net_dev_is_parsed() {
+        let text = "Inter-|   Receive |  Transmit\n face |bytes packets|bytes\n\
+            lo:   19809     324    0    0    0     0          0         0    19810     325    0    7    0     0       0          0\n\
+            eth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n";
+        let v = parse_net_dev(text);
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].0, "lo");
+        assert_eq!(
+            v[0].1,
+            Counters {
+                rx_bytes: 19809,
+                rx_packets: 324,
+                rx_dropped: 0,
+                tx_bytes: 19810,
+                tx_packets: 325,
+                tx_dropped: 7,
+            }
+        );
+        assert_eq!(v[1].1.rx_dropped, 4);
+        assert!(counters("lo").is_ok());
+        assert_eq!(
+            counters("no-such-if9").unwrap_err().kind(),
             ErrorKind::NoSuchInterface
         );
     }

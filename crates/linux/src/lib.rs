@@ -10,6 +10,8 @@
 //!   the `any` device, an interruptible wait ([`Interrupt`]).
 //! - [`block`] — the pure, bounds-checked walker over one ring block and
 //!   the zero-copy [`FrameParts`] a writer hands to `writev`.
+//! - [`cooked`] — filters written for `LINUX_SLL2` files rewritten for
+//!   cooked sockets (the `any` device).
 //! - [`tx::TxSocket`] — sending whole frames with `sendmmsg` or a TX ring.
 //! - [`frames`] — fast UDP frame templates for generators and tests.
 //! - [`caps::Capabilities`], [`privs`], [`signals`], [`iface`], [`lab`].
@@ -81,6 +83,7 @@
 pub mod block;
 pub mod caps;
 pub mod capture;
+pub mod cooked;
 pub mod error;
 pub mod frames;
 pub mod iface;

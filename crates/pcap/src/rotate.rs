@@ -108,8 +108,21 @@ impl RotatingWriter {
         record_len: usize,
     ) -> Result<&mut Writer<File>, Error> {
         let _ = record_len;
+        if self.would_rotate(ts_ns, 0) {
+            self.open_next(ts_ns / 1_000_000_000)?;
+        }
+        self.current
+            .as_mut()
+            .ok_or(Error::Write(ErrorKind::WriterClosed))
+    }
+
+    /// Whether a record with this timestamp would go to a new file if the
+    /// current one had `pending` more bytes than it has been given: for a
+    /// caller that gathers records for one vectored write and must hand
+    /// them over before the file they belong to is closed.
+    pub fn would_rotate(&self, ts_ns: u64, pending: u64) -> bool {
         let now = ts_ns / 1_000_000_000;
-        let rotate = match (&self.current, self.period_start) {
+        match (&self.current, self.period_start) {
             (None, _) => true,
             (Some(w), start) => {
                 let by_time = match (self.rotation.period_secs, start) {
@@ -119,16 +132,10 @@ impl RotatingWriter {
                 let by_size = self
                     .rotation
                     .size_limit
-                    .is_some_and(|l| w.bytes_written() > l);
+                    .is_some_and(|l| w.bytes_written().saturating_add(pending) > l);
                 by_time || by_size
             }
-        };
-        if rotate {
-            self.open_next(now)?;
         }
-        self.current
-            .as_mut()
-            .ok_or(Error::Write(ErrorKind::WriterClosed))
     }
 
     /// Writes a frame (see [`Writer::write_frame`]).
@@ -373,6 +380,26 @@ mod tests {
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(left.len(), 3);
         assert_eq!(frames_in(closed.last().unwrap()).last(), Some(&11));
+    }
+
+    #[test]
+    fn would_rotate_counts_pending_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = dir.path().join("p").to_string_lossy().into_owned();
+        let rot = Rotation {
+            size_limit: Some(1000),
+            period_secs: Some(10),
+            ..Rotation::default()
+        };
+        let mut w = RotatingWriter::new(t, rot, WriterOptions::new(Format::PcapNg));
+        w.add_interface(&Interface::new(LinkType::RAW, 0)).unwrap();
+        assert!(w.would_rotate(5_000_000_000, 0), "no file yet");
+        let written = w.writer_for(5_000_000_000, 0).unwrap().bytes_written();
+        assert!(!w.would_rotate(5_000_000_000, 0));
+        assert!(!w.would_rotate(5_000_000_000, 1000 - written));
+        assert!(w.would_rotate(5_000_000_000, 1001 - written));
+        assert!(!w.would_rotate(14_999_999_999, 0));
+        assert!(w.would_rotate(15_000_000_000, 0));
     }
 
     #[test]
