@@ -189,23 +189,3 @@ fn every_corpus_frame_dissects_and_prints_without_panic() {
     assert!(files > 800, "only {files} files in {}", dir.display());
     assert!(total > 10_000, "only {total} frames read");
 }
-
-/// Prints the summaries of one file (set SLUICE_WIRE_PRINT=path), to
-/// compare by eye or by diff with `tcpdump -n -r`.
-#[test]
-fn print_one_file_when_asked() {
-    let Some(path) = std::env::var_os("SLUICE_WIRE_PRINT") else {
-        return;
-    };
-    let e = std::env::var_os("SLUICE_WIRE_E").is_some();
-    let v = std::env::var_os("SLUICE_WIRE_V").is_some();
-    let bytes = std::fs::read(&path).unwrap();
-    for f in frames(&bytes) {
-        let d = dissect_captured(LinkType(f.linktype), f.data, f.orig_len);
-        let o = SummaryOptions {
-            link_header: e,
-            verbose: v,
-        };
-        println!("{}", Summary::new(f.data, &d, o));
-    }
-}
