@@ -89,12 +89,20 @@
 //!
 //! # Performance
 //!
-//! [`Program::new`] decodes the instructions once into a compact enum with
-//! absolute jump targets and the semantics resolved, fusing each packet
-//! load with a following `jeq #k` (the commonest pair in compiled
-//! filters). [`Program::run`] allocates nothing; every packet access is a
-//! bounds-checked slice read.
-//!
+//! [`Program::new`] decodes the instructions once into a compact 16-byte
+//! enum with absolute jump targets and the semantics resolved, and adds
+//! superinstructions: a packet load or a mask fused with the `jeq`/`jset`
+//! after it, and runs of `jeq` that fall through to one another (the
+//! or-chains of `host a or host b …`) walked in a tight loop whose next
+//! address never waits on the comparison. Conditional jumps are branches,
+//! not conditional moves, so the next instruction is fetched on the
+//! predicted path. Fused instructions replace only the first of their
+//! pair, so jumps into the middle keep working. [`Program::run`]
+//! allocates nothing; every packet access is a bounds-checked slice read.
+//! The bench `vm` compares it with libpcap's `bpf_filter` on the programs
+//! tcpdump compiles: about the same cost per packet on short programs,
+//! faster on long or-chains.
+
 //! # Text
 //!
 //! [`disasm`] prints a program exactly as `tcpdump -d`, `-dd` and `-ddd`

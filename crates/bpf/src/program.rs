@@ -406,54 +406,54 @@ impl Program {
                 Op::RetK(k) => return k,
                 Op::RetA => return a,
                 Op::Ja(t) => pc = usize::from(t),
-                Op::JeqK { k, jt, jf } => pc = usize::from(if a == k { jt } else { jf }),
-                Op::JgtK { k, jt, jf } => pc = usize::from(if a > k { jt } else { jf }),
-                Op::JgeK { k, jt, jf } => pc = usize::from(if a >= k { jt } else { jf }),
-                Op::JsetK { k, jt, jf } => pc = usize::from(if a & k != 0 { jt } else { jf }),
-                Op::JeqX { jt, jf } => pc = usize::from(if a == x { jt } else { jf }),
-                Op::JgtX { jt, jf } => pc = usize::from(if a > x { jt } else { jf }),
-                Op::JgeX { jt, jf } => pc = usize::from(if a >= x { jt } else { jf }),
-                Op::JsetX { jt, jf } => pc = usize::from(if a & x != 0 { jt } else { jf }),
+                Op::JeqK { k, jt, jf } => pc = branch(a == k, jt, jf),
+                Op::JgtK { k, jt, jf } => pc = branch(a > k, jt, jf),
+                Op::JgeK { k, jt, jf } => pc = branch(a >= k, jt, jf),
+                Op::JsetK { k, jt, jf } => pc = branch(a & k != 0, jt, jf),
+                Op::JeqX { jt, jf } => pc = branch(a == x, jt, jf),
+                Op::JgtX { jt, jf } => pc = branch(a > x, jt, jf),
+                Op::JgeX { jt, jf } => pc = branch(a >= x, jt, jf),
+                Op::JsetX { jt, jf } => pc = branch(a & x != 0, jt, jf),
                 Op::LdhJeq { off, k, jt, jf } => {
                     a = load!(load_h(packet, off as usize));
-                    pc = usize::from(if a == k { jt } else { jf });
+                    pc = branch(a == k, jt, jf);
                 }
                 Op::LdbJeq { off, k, jt, jf } => {
                     a = load!(load_b(packet, off as usize));
-                    pc = usize::from(if a == k { jt } else { jf });
+                    pc = branch(a == k, jt, jf);
                 }
                 Op::LdJeq { off, k, jt, jf } => {
                     a = load!(load_w(packet, off as usize));
-                    pc = usize::from(if a == k { jt } else { jf });
+                    pc = branch(a == k, jt, jf);
                 }
                 Op::LdIndHJeq { off, k, jt, jf } => {
                     a = match x.checked_add(off).and_then(|o| load_h(packet, o as usize)) {
                         Some(v) => v,
                         None => load!(self.ind_slow(packet, meta, x, off, 2)),
                     };
-                    pc = usize::from(if a == k { jt } else { jf });
+                    pc = branch(a == k, jt, jf);
                 }
                 Op::LdIndBJeq { off, k, jt, jf } => {
                     a = match x.checked_add(off).and_then(|o| load_b(packet, o as usize)) {
                         Some(v) => v,
                         None => load!(self.ind_slow(packet, meta, x, off, 1)),
                     };
-                    pc = usize::from(if a == k { jt } else { jf });
+                    pc = branch(a == k, jt, jf);
                 }
                 Op::LdhJset { off, k, jt, jf } => {
                     a = load!(load_h(packet, off as usize));
-                    pc = usize::from(if a & k != 0 { jt } else { jf });
+                    pc = branch(a & k != 0, jt, jf);
                 }
                 Op::LdIndBJset { off, k, jt, jf } => {
                     a = match x.checked_add(off).and_then(|o| load_b(packet, o as usize)) {
                         Some(v) => v,
                         None => load!(self.ind_slow(packet, meta, x, off, 1)),
                     };
-                    pc = usize::from(if a & k != 0 { jt } else { jf });
+                    pc = branch(a & k != 0, jt, jf);
                 }
                 Op::AndJeq { mask, k, jt, jf } => {
                     a &= mask;
-                    pc = usize::from(if a == k { jt } else { jf });
+                    pc = branch(a == k, jt, jf);
                 }
                 Op::JeqChain { k, jt, jf, len } => {
                     pc = jeq_chain(ops, pc - 1, usize::from(len), a, k, jt, jf);
@@ -541,6 +541,19 @@ fn jeq_chain(ops: &[Op], start: usize, len: usize, a: u32, k: u32, jt: u16, jf: 
     }
 }
 
+/// The target of a conditional jump, computed with a branch rather than a
+/// conditional move: the next instruction's fetch can then start on the
+/// predicted path instead of waiting for the comparison.
+#[inline(always)]
+fn branch(cond: bool, jt: u16, jf: u16) -> usize {
+    if cond {
+        usize::from(jt)
+    } else {
+        std::hint::cold_path();
+        usize::from(jf)
+    }
+}
+
 #[inline(always)]
 fn load_w(p: &[u8], off: usize) -> Option<u32> {
     p.get(off..)?
@@ -586,6 +599,10 @@ fn load_negative(packet: &[u8], meta: &Meta, k: u32, size: u8) -> Option<u32> {
     }
 }
 
+// Out of line: inlined, its reads of `meta` get hoisted to the start of
+// every run, ancillary loads or not.
+#[cold]
+#[inline(never)]
 fn ancillary_value(anc: Anc, a: u32, x: u32, packet: &[u8], meta: &Meta) -> u32 {
     match anc {
         Anc::Protocol => u32::from(meta.protocol),
