@@ -650,6 +650,19 @@ pub enum FramingKind {
     Sll2,
 }
 
+/// The pieces of a frame in file order (see [`FrameParts::split`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Split<'p, 'a> {
+    /// Synthesised bytes (the `LINUX_SLL2` header), possibly empty.
+    pub head: &'p [u8],
+    /// The data up to the VLAN tag (all of it without one), in the ring.
+    pub first: &'a [u8],
+    /// The VLAN tag put back.
+    pub tag: Option<[u8; 4]>,
+    /// The data after the tag, in the ring.
+    pub rest: &'a [u8],
+}
+
 /// Length of a `LINUX_SLL2` header.
 pub const SLL2_HDR_LEN: usize = 20;
 
@@ -785,6 +798,19 @@ impl<'a> FrameParts<'a> {
             None => &[],
         };
         [self.head(), self.first, tag, self.rest]
+    }
+
+    /// The pieces with the ring's bytes borrowed for as long as the block
+    /// (the head only as long as `self`). A writer that gathers a whole
+    /// block for one `writev` copies head and tag and keeps the two ring
+    /// slices.
+    pub fn split(&self) -> Split<'_, 'a> {
+        Split {
+            head: self.head(),
+            first: self.first,
+            tag: self.tag,
+            rest: self.rest,
+        }
     }
 
     /// Appends the whole record to `out` (a copy, for tests and slow paths).

@@ -499,6 +499,33 @@ impl Capture {
         })
     }
 
+    /// Creates a new fanout group with an id the kernel picks, unused in
+    /// this network namespace (`PACKET_FANOUT_FLAG_UNIQUEID`, kernel 4.15),
+    /// joins it, and returns the id: other sockets join with
+    /// `Fanout { group: id, .. }` and the same mode and flags. A fixed id
+    /// could join another program's group by accident.
+    pub fn create_fanout(&self, mode: FanoutMode, defrag: bool, rollover: bool) -> Result<u16> {
+        let mut f = Fanout::new(0, mode);
+        f.defrag = defrag;
+        f.rollover = rollover;
+        const UNIQUEID: u32 = 0x2000 << 16;
+        sys::setsockopt(
+            self.fd.as_fd(),
+            libc::SOL_PACKET,
+            libc::PACKET_FANOUT,
+            &(f.arg() | UNIQUEID),
+        )
+        .map_err(|e| {
+            Error::io(
+                format!("creating a fanout group ({mode:?}) on {}", self.interface),
+                e,
+            )
+        })?;
+        let v: u32 = sys::getsockopt(self.fd.as_fd(), libc::SOL_PACKET, libc::PACKET_FANOUT)
+            .map_err(|e| Error::io(format!("reading the fanout group on {}", self.interface), e))?;
+        Ok((v & 0xffff) as u16)
+    }
+
     /// Forbids any later change of the filter (`SO_LOCK_FILTER`).
     pub fn lock_filter(&self) -> Result<()> {
         let one: libc::c_int = 1;
