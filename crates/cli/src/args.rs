@@ -3,7 +3,10 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::cmd::{convert::ConvertArgs, info::InfoArgs, print::PrintArgs};
+use crate::cmd::{
+    capture::CaptureArgs, convert::ConvertArgs, r#gen::GenArgs, info::InfoArgs, inject::InjectArgs,
+    lab::LabArgs, print::PrintArgs, stats::StatsArgs,
+};
 
 /// Put a user-space program into the Linux network path: capture, filter,
 /// redirect, and handle the captures.
@@ -25,6 +28,18 @@ pub enum Command {
     Print(PrintArgs),
     /// Rewrite a capture in another format or timestamp resolution.
     Convert(ConvertArgs),
+    /// Capture live traffic to pcapng/pcap files (rotated or not), or print
+    /// one line per frame, like tcpdump.
+    Capture(CaptureArgs),
+    /// Count frames, bytes and rates per interval for a filter, without
+    /// copying payloads (statistics mode).
+    Stats(StatsArgs),
+    /// Send the frames of a capture file on an interface, like tcpreplay.
+    Inject(InjectArgs),
+    /// Generate UDP test traffic, like trafgen.
+    Gen(GenArgs),
+    /// Build, inspect and remove a network-namespace lab.
+    Lab(LabArgs),
 }
 
 /// A usage error found after parsing (exit code 2).

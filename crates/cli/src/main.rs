@@ -8,6 +8,7 @@
 
 mod args;
 mod cmd;
+mod live;
 mod progress;
 mod timefmt;
 
@@ -46,6 +47,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Info(a) => cmd::info::run(a),
         Command::Print(a) => cmd::print::run(a),
         Command::Convert(a) => cmd::convert::run(a),
+        Command::Capture(a) => cmd::capture::run(a),
+        Command::Stats(a) => cmd::stats::run(a),
+        Command::Inject(a) => cmd::inject::run(a),
+        Command::Gen(a) => cmd::r#gen::run(a),
+        Command::Lab(a) => cmd::lab::run(a),
     }
 }
 

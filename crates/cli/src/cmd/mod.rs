@@ -1,8 +1,13 @@
 //! One module per subcommand, plus what several of them share.
 
+pub mod capture;
 pub mod convert;
+pub mod r#gen;
 pub mod info;
+pub mod inject;
+pub mod lab;
 pub mod print;
+pub mod stats;
 
 use std::path::Path;
 

@@ -1,12 +1,14 @@
 //! `sluice print -r FILE`: one line per frame, like `tcpdump -n -r`.
-
-use std::path::PathBuf;
-
-use clap::Args;
+//!
+//! [`FrameLines`] makes the lines; `sluice capture` without `-w` prints
+//! live frames with it too, so both commands print alike.
 
 use std::io::Write;
+use std::path::PathBuf;
 
 use anyhow::Context;
+use clap::Args;
+use sluice_wire::LinkType;
 use sluice_wire::dissect::{Dissection, dissect_into};
 use sluice_wire::summary::{SummaryOptions, write_summary};
 
@@ -19,13 +21,7 @@ pub fn run(args: PrintArgs) -> anyhow::Result<()> {
     let mut reader = open_input(&args.read)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
-    let mut times = TimeFormatter::new(args.time_format(), args.nano);
-    let options = SummaryOptions {
-        link_header: args.link,
-        verbose: args.verbose > 0,
-    };
-    let mut dissection = Dissection::new();
-    let mut line = String::with_capacity(256);
+    let mut lines = FrameLines::new(&args.display);
     let mut n = 0u64;
     let limit = args.count.unwrap_or(u64::MAX);
     while n < limit {
@@ -38,25 +34,66 @@ pub fn run(args: PrintArgs) -> anyhow::Result<()> {
             }
         };
         n += 1;
-        line.clear();
-        if args.number {
-            line.push_str(&n.to_string());
-            line.push_str("  ");
-        }
-        times.write(&mut line, frame.ts_ns);
-        dissect_into(
-            &mut dissection,
+        lines.write(
+            &mut out,
             frame.linktype,
+            frame.ts_ns,
             frame.data,
-            frame.origlen as usize,
-        );
-        // Writing into a String cannot fail.
-        let _ = write_summary(&mut line, frame.data, &dissection, options);
-        line.push('\n');
-        out.write_all(line.as_bytes())?;
+            frame.origlen,
+        )?;
     }
     out.flush()?;
     Ok(())
+}
+
+/// Prints frames one line each: number, timestamp, summary.
+pub struct FrameLines {
+    times: TimeFormatter,
+    options: SummaryOptions,
+    dissection: Dissection,
+    line: String,
+    number: bool,
+    n: u64,
+}
+
+impl FrameLines {
+    /// A printer for the chosen display flags.
+    pub fn new(display: &DisplayArgs) -> FrameLines {
+        FrameLines {
+            times: TimeFormatter::new(display.time_format(), display.nano),
+            options: SummaryOptions {
+                link_header: display.link,
+                verbose: display.verbose > 0,
+            },
+            dissection: Dissection::new(),
+            line: String::with_capacity(256),
+            number: display.number,
+            n: 0,
+        }
+    }
+
+    /// Writes the line of one frame.
+    pub fn write(
+        &mut self,
+        out: &mut impl Write,
+        linktype: LinkType,
+        ts_ns: u64,
+        data: &[u8],
+        origlen: u32,
+    ) -> std::io::Result<()> {
+        self.n += 1;
+        self.line.clear();
+        if self.number {
+            self.line.push_str(&self.n.to_string());
+            self.line.push_str("  ");
+        }
+        self.times.write(&mut self.line, ts_ns);
+        dissect_into(&mut self.dissection, linktype, data, origlen as usize);
+        // Writing into a String cannot fail.
+        let _ = write_summary(&mut self.line, data, &self.dissection, self.options);
+        self.line.push('\n');
+        out.write_all(self.line.as_bytes())
+    }
 }
 
 /// How `print` shows timestamps (tcpdump's `-t` family).
@@ -85,6 +122,14 @@ pub struct PrintArgs {
     /// Stop after N frames.
     #[arg(short = 'c', value_name = "N")]
     pub count: Option<u64>,
+    /// How each frame is shown.
+    #[command(flatten)]
+    pub display: DisplayArgs,
+}
+
+/// How frames are printed (shared by `print` and `capture`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct DisplayArgs {
     /// Print the link-level header (MAC addresses, EtherType) on each line.
     #[arg(short = 'e')]
     pub link: bool,
@@ -106,7 +151,7 @@ pub struct PrintArgs {
     pub number: bool,
 }
 
-impl PrintArgs {
+impl DisplayArgs {
     /// The timestamp style chosen by the `-t` count.
     pub fn time_format(&self) -> TimeFormat {
         match self.time {
