@@ -81,6 +81,7 @@
 #![deny(missing_docs)]
 
 pub mod block;
+pub mod bridge_io;
 pub mod caps;
 pub mod capture;
 pub mod cooked;

@@ -14,6 +14,8 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub mod bridge;
+
 /// Runs `f` again as long as it fails with `EINTR`.
 ///
 /// The one place where interrupted system calls are retried. Calls whose
