@@ -79,9 +79,9 @@
 //!
 //! The ancillary loads read [`Meta`]: `proto` is the EtherType in host
 //! order (the kernel's `ntohs(skb->protocol)`), `type` the packet type (low
-//! three bits), `vlan_tci` the whole 16-bit TCI (kernels before 4.20
-//! cleared bit 12, the old `VLAN_TAG_PRESENT` flag; 0 when no tag was
-//! stripped), `vlanp` 1 when a tag was stripped, `xor_x` computes A ^ X,
+//! three bits), `vlan_tci` the whole 16-bit TCI, as current kernels
+//! return it (older kernels kept their `VLAN_TAG_PRESENT` flag in bit 12
+//! and cleared it from the result; 0 when no tag was stripped), `vlanp` 1 when a tag was stripped, `xor_x` computes A ^ X,
 //! and `nla` / `nlan` search the netlink attributes in the packet bytes
 //! exactly as the kernel's `nla_find` does (host byte order). `poff`,
 //! `rxhash`, `random` and `cpu` are what the caller puts in [`Meta`]; the
@@ -105,9 +105,9 @@
 
 //! # Text
 //!
-//! [`disasm`] prints a program exactly as `tcpdump -d`, `-dd` and `-ddd`
+//! [`disasm()`] prints a program exactly as `tcpdump -d`, `-dd` and `-ddd`
 //! (libpcap 1.10's `bpf_image` and `bpf_dump`) do, ancillary names
-//! included; [`asm`] reads any of the three forms back, and the
+//! included; [`asm()`] reads any of the three forms back, and the
 //! comma-joined form of iptables `-m bpf --bytecode`. The `-dd` and `-ddd`
 //! forms keep every field, so `asm(&disasm(p, form)) == p` for any
 //! instructions; the `-d` text drops fields an instruction does not read

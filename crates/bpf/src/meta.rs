@@ -30,8 +30,9 @@ pub struct Meta {
     /// The CPU the filter runs on. `ld [cpu]`.
     pub cpu: u32,
     /// The VLAN TCI that was stripped from the frame into metadata, if
-    /// any. `ld [vlan_tci]` returns it (all 16 bits, as kernels since 4.20
-    /// do; 0 when absent) and `ld [vlanp]` returns 1 when it is present.
+    /// any. `ld [vlan_tci]` returns it (all 16 bits, as current kernels do;
+    /// those that kept a `VLAN_TAG_PRESENT` flag in bit 12 cleared that bit;
+    /// 0 when absent) and `ld [vlanp]` returns 1 when it is present.
     pub vlan_tci: Option<u16>,
     /// The TPID of the stripped VLAN tag (0x8100, 0x88a8), in host order;
     /// 0 when no tag was stripped. `ld [vlan_tpid]`.
