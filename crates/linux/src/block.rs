@@ -126,7 +126,7 @@ pub enum WalkErrorKind {
     HeaderOutOfBounds,
     /// `tp_mac` points into the header or past the block.
     BadMacOffset,
-    /// `tp_net` points before `tp_mac` or past the block.
+    /// `tp_net` points before `tp_mac`.
     BadNetOffset,
     /// `tp_mac + tp_snaplen` runs past the block.
     DataOutOfBounds,
@@ -145,7 +145,7 @@ impl fmt::Display for WalkErrorKind {
             }
             WalkErrorKind::HeaderOutOfBounds => "frame header runs past the block",
             WalkErrorKind::BadMacOffset => "tp_mac outside the frame",
-            WalkErrorKind::BadNetOffset => "tp_net outside the frame",
+            WalkErrorKind::BadNetOffset => "tp_net before tp_mac",
             WalkErrorKind::DataOutOfBounds => "tp_mac + tp_snaplen runs past the block",
             WalkErrorKind::BadVnetHeader => "no room for the virtio_net_hdr before tp_mac",
         })
@@ -367,7 +367,9 @@ pub struct RingFrame<'a> {
     pub caplen: u32,
     /// Length of the packet as it was (`tp_len`).
     pub origlen: u32,
-    /// Offset of the network header within `data` (`tp_net - tp_mac`).
+    /// Offset of the network header within `data` (`tp_net - tp_mac`); at
+    /// or past the end of `data` when the snap length cut the frame before
+    /// it.
     pub net_offset: u16,
     /// The VLAN tag the kernel stripped, if any.
     pub vlan: Option<Vlan>,
@@ -517,7 +519,11 @@ impl<'a> Frames<'a> {
         if mac < hdr::HDRLEN || at + mac > b.len() {
             return Err(err(WalkErrorKind::BadMacOffset, at + hdr::MAC));
         }
-        if net < mac || at + net > b.len() {
+        // tp_net may point past the frame's data (and past the block's
+        // used length, frames being 8-byte aligned in a V3 block) when the
+        // snap length cuts before the network header: it is only an offset
+        // and is never used to make a slice.
+        if net < mac {
             return Err(err(WalkErrorKind::BadNetOffset, at + hdr::NET));
         }
         let start = at + mac;
@@ -1220,6 +1226,30 @@ mod tests {
         assert_eq!(e.kind, WalkErrorKind::BadNetOffset);
         assert_eq!(e.frame, Some(0));
         assert!(e.to_string().contains("frame 0"));
+        // A snap length cut before the network header: tp_net points past
+        // the last frame's data and the block's used length (as the kernel
+        // writes it for a 1-byte snap length); still a good frame.
+        let tiny = SynthFrame {
+            data: vec![0xff],
+            origlen: 60,
+            ..Default::default()
+        };
+        let mut b = block(4096, &[tiny.clone(), tiny]).unwrap();
+        let used = u32::from_ne_bytes(b[desc::BLK_LEN..desc::BLK_LEN + 4].try_into().unwrap());
+        let last = first + (synth::MAC_OFFSET + 1).next_multiple_of(16);
+        assert_eq!(
+            used as usize,
+            last + (synth::MAC_OFFSET + 1).next_multiple_of(16)
+        );
+        let net = (used as usize - last + 8) as u16;
+        b[last + hdr::NET..last + hdr::NET + 2].copy_from_slice(&net.to_ne_bytes());
+        let frames: Vec<_> = walk(&b, WalkOptions::default())
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[1].data, &[0xff]);
+        assert_eq!(frames[1].origlen, 60);
         // More frames claimed than present: the chain leaves the block.
         let mut b = two_frame_block();
         set32(&mut b, desc::NUM_PKTS, 3);
