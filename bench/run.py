@@ -76,8 +76,10 @@ def rows(bin_dir, work, files):
          [sluice, "convert", pcapng, out_pcap], "editcap", ["editcap", "-F", "pcap", pcapng, out_pcap]),
         ("print", "print every frame > /dev/null vs tcpdump -n -r",
          [sluice, "print", "-r", pcap], "tcpdump", ["tcpdump", "-n", "-r", pcap]),
-        ("read", "plain read-through (sluice info) vs cat > /dev/null",
-         [sluice, "info", pcap], "cat", ["cat", pcap]),
+        ("info-quick", "info --quick (headers only) vs capinfos -tEcsdluaeoyizx",
+         [sluice, "info", "--quick", pcap], "capinfos", ["capinfos", "-tEcsdluaeoyizx", pcap]),
+        ("read", "plain read-through (info --quick) vs cat > /dev/null",
+         [sluice, "info", "--quick", pcap], "cat", ["cat", pcap]),
     ]
     for i, expr in enumerate(FILTERS):
         r.append((f"filter{i + 1}", f"filter '{short(expr)}' -w vs tcpdump -r -w",

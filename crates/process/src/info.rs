@@ -46,8 +46,9 @@ pub struct Info {
     pub out_of_order: u64,
     /// Frames without a timestamp (pcapng simple packet blocks).
     pub without_timestamp: u64,
-    /// The protocol mix: frames in which each protocol was found.
-    pub protocols: Protocols,
+    /// The protocol mix: frames in which each protocol was found (`None`
+    /// when it was not asked for).
+    pub protocols: Option<Protocols>,
     /// Interface statistics blocks, in order.
     pub stats: Vec<StatsInfo>,
     /// Name resolution records.
@@ -253,12 +254,19 @@ impl ClassTally {
     }
 }
 
-/// Reads the whole capture and summarises it. `progress` is called now and
-/// then with the number of input bytes consumed so far.
+/// Reads the whole capture and summarises it, with the protocol mix when
+/// `protocol_mix` is set (without it only record headers are read, as
+/// capinfos does). `progress` is called now and then with the number of
+/// input bytes consumed so far.
 ///
 /// Memory stays bounded whatever the file's size: the reader's buffer, one
 /// dissection, and per-interface counters.
-pub fn summarize(reader: &mut Reader, file: &str, progress: &mut dyn FnMut(u64)) -> Info {
+pub fn summarize(
+    reader: &mut Reader,
+    file: &str,
+    protocol_mix: bool,
+    progress: &mut dyn FnMut(u64),
+) -> Info {
     let mut info = Info {
         file: file.to_string(),
         ..Info::default()
@@ -349,13 +357,15 @@ pub fn summarize(reader: &mut Reader, file: &str, progress: &mut dyn FnMut(u64))
                     iface.packets += 1;
                 }
                 pending_ts = Some(frame.ts_ns);
-                dissect_into(
-                    &mut dissection,
-                    frame.linktype,
-                    frame.data,
-                    frame.origlen as usize,
-                );
-                tally.add(dissection.classes());
+                if protocol_mix {
+                    dissect_into(
+                        &mut dissection,
+                        frame.linktype,
+                        frame.data,
+                        frame.origlen as usize,
+                    );
+                    tally.add(dissection.classes());
+                }
                 since_progress += 1;
             }
             Record::Stats(stats) => info.stats.push(StatsInfo {
@@ -400,7 +410,7 @@ pub fn summarize(reader: &mut Reader, file: &str, progress: &mut dyn FnMut(u64))
             counts.truncated
         ));
     }
-    info.protocols = tally.protocols();
+    info.protocols = protocol_mix.then(|| tally.protocols());
     progress(reader.position());
     info
 }
@@ -507,7 +517,7 @@ mod tests {
                 ],
             );
             let mut r = Reader::from_bytes(bytes, ReaderOptions::default());
-            let info = summarize(&mut r, "t", &mut |_| {});
+            let info = summarize(&mut r, "t", true, &mut |_| {});
             assert_eq!(info.error, None);
             assert_eq!(info.packets, 3);
             assert_eq!(info.bytes, u64::from(2 * n + 36));
@@ -517,10 +527,10 @@ mod tests {
             assert_eq!(info.last_ts, Some(5_000_000_001));
             assert_eq!(info.out_of_order, 1);
             assert_eq!(info.linktypes, vec!["EN10MB".to_string()]);
-            assert_eq!(info.protocols.ethernet, 3);
-            assert_eq!(info.protocols.ipv4, 3);
-            assert_eq!(info.protocols.udp, 2);
-            assert_eq!(info.protocols.truncated, 1);
+            assert_eq!(info.protocols.as_ref().unwrap().ethernet, 3);
+            assert_eq!(info.protocols.as_ref().unwrap().ipv4, 3);
+            assert_eq!(info.protocols.as_ref().unwrap().udp, 2);
+            assert_eq!(info.protocols.as_ref().unwrap().truncated, 1);
             assert_eq!(info.interfaces[0].packets, 3);
             assert_eq!(info.duration_ns(), Some(4_000_000_001));
             let json = info.to_json();
@@ -539,7 +549,7 @@ mod tests {
         let second = 24 + 16 + n as usize;
         bytes[second + 8..second + 12].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
         let mut r = Reader::from_bytes(bytes, ReaderOptions::default());
-        let info = summarize(&mut r, "t", &mut |_| {});
+        let info = summarize(&mut r, "t", true, &mut |_| {});
         assert_eq!(info.packets, 1);
         let err = info.error.expect("an error");
         assert!(err.contains(&second.to_string()), "{err}");

@@ -23,7 +23,9 @@ pub fn run(args: InfoArgs) -> anyhow::Result<()> {
         let info = match open_input(path) {
             Ok(mut reader) => {
                 let progress = Progress::bytes(&name, reader.input_len());
-                let info = summarize(&mut reader, &name, &mut |pos| progress.set(pos));
+                let info = summarize(&mut reader, &name, !args.quick, &mut |pos| {
+                    progress.set(pos)
+                });
                 progress.finish();
                 info
             }
@@ -181,9 +183,9 @@ fn write_text(out: &mut impl Write, info: &Info) -> std::io::Result<()> {
     for c in &info.comments {
         row(out, "Comment", c)?;
     }
-    if info.packets > 0 {
+    if let (true, Some(protocols)) = (info.packets > 0, &info.protocols) {
         writeln!(out, "Protocols:")?;
-        for (name, n) in info.protocols.entries() {
+        for (name, n) in protocols.entries() {
             if n > 0 {
                 writeln!(
                     out,
@@ -208,4 +210,7 @@ pub struct InfoArgs {
     /// One JSON object per file on stdout, one per line.
     #[arg(long)]
     pub json: bool,
+    /// Read record headers only: no protocol mix, faster.
+    #[arg(long, short = 'q')]
+    pub quick: bool,
 }
