@@ -332,9 +332,9 @@ impl Program {
         loop {
             // A validated program never runs off its end (the last
             // instruction returns, jumps stay inside); if it did, reject.
-            let Some(&op) = ops.get(pc) else { return 0 };
+            let Some(op) = ops.get(pc) else { return 0 };
             pc += 1;
-            match op {
+            match *op {
                 Op::LdAbsW(k) => a = load!(load_w(packet, k as usize)),
                 Op::LdAbsH(k) => a = load!(load_h(packet, k as usize)),
                 Op::LdAbsB(k) => a = load!(load_b(packet, k as usize)),
