@@ -100,8 +100,8 @@
 //! pair, so jumps into the middle keep working. [`Program::run`]
 //! allocates nothing; every packet access is a bounds-checked slice read.
 //! The bench `vm` compares it with libpcap's `bpf_filter` on the programs
-//! tcpdump compiles: about the same cost per packet on short programs,
-//! faster on long or-chains.
+//! tcpdump compiles for five typical expressions; it is faster on each,
+//! most on long or-chains.
 
 //! # Text
 //!
