@@ -40,6 +40,13 @@ pub enum Command {
     Gen(GenArgs),
     /// Build, inspect and remove a network-namespace lab.
     Lab(LabArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish,
+    /// powershell) generated from these flags.
+    #[command(hide = true)]
+    Completions(crate::cmd::docs::CompletionsArgs),
+    /// Write man pages generated from these flags into a directory.
+    #[command(hide = true)]
+    Man(crate::cmd::docs::ManArgs),
 }
 
 /// A usage error found after parsing (exit code 2).

@@ -2,6 +2,7 @@
 
 pub mod capture;
 pub mod convert;
+pub mod docs;
 pub mod r#gen;
 pub mod info;
 pub mod inject;
