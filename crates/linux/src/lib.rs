@@ -90,6 +90,7 @@ pub mod frames;
 pub mod iface;
 pub mod interrupt;
 pub mod lab;
+pub mod nfqueue;
 pub mod privs;
 pub mod ring;
 pub mod signals;
