@@ -89,6 +89,7 @@ pub struct FrameMut<'a> {
     buf: &'a mut [u8],
     len: usize,
     meta: FrameMeta,
+    touched: bool,
 }
 
 impl<'a> FrameMut<'a> {
@@ -96,7 +97,12 @@ impl<'a> FrameMut<'a> {
     /// room to grow. `len` is clamped to `buf.len()`.
     pub fn new(buf: &'a mut [u8], len: usize, meta: FrameMeta) -> FrameMut<'a> {
         let len = len.min(buf.len());
-        FrameMut { buf, len, meta }
+        FrameMut {
+            buf,
+            len,
+            meta,
+            touched: false,
+        }
     }
 
     /// The frame's bytes.
@@ -106,7 +112,17 @@ impl<'a> FrameMut<'a> {
 
     /// The frame's bytes, to change in place.
     pub fn data_mut(&mut self) -> &mut [u8] {
+        self.touched = true;
         &mut self.buf[..self.len]
+    }
+
+    /// True once the bytes or the length may have changed: after
+    /// [`FrameMut::data_mut`], [`FrameMut::set_len`] or
+    /// [`FrameMut::replace`] (whether or not a byte really changed). An
+    /// engine that must send changed bytes back (host mode) compares only
+    /// such frames with the original.
+    pub fn is_modified(&self) -> bool {
+        self.touched
     }
 
     /// Current length.
@@ -131,6 +147,7 @@ impl<'a> FrameMut<'a> {
         if len > self.buf.len() {
             return Err(self.buf.len());
         }
+        self.touched = true;
         self.len = len;
         Ok(len)
     }
@@ -142,6 +159,7 @@ impl<'a> FrameMut<'a> {
             return Err(self.buf.len());
         };
         dst.copy_from_slice(bytes);
+        self.touched = true;
         self.len = bytes.len();
         Ok(())
     }
@@ -185,7 +203,9 @@ mod tests {
         let mut buf = [1u8, 2, 3, 4, 0, 0];
         let mut f = FrameMut::new(&mut buf, 4, meta());
         assert_eq!(f.data(), &[1, 2, 3, 4]);
+        assert!(!f.is_modified());
         f.data_mut()[0] = 9;
+        assert!(f.is_modified());
         assert_eq!(f.set_len(6), Ok(6));
         assert_eq!(f.data(), &[9, 2, 3, 4, 0, 0]);
         assert_eq!(f.set_len(7), Err(6));
