@@ -24,6 +24,8 @@ mod host;
 mod link;
 mod proto;
 
+pub use proto::PROTOCHAIN_DEPTH;
+
 use core::ops::Range;
 
 use sluice_wire::LinkType;

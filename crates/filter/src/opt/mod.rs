@@ -27,6 +27,7 @@ mod deadstore;
 mod fold;
 mod merge;
 mod peephole;
+mod pullup;
 mod redundant;
 mod thread;
 mod unreachable;
@@ -54,6 +55,9 @@ pub struct Passes {
     pub threading: bool,
     /// Identical blocks merged, jumps to jumps shortened.
     pub merge: bool,
+    /// Tests hoisted in `or` chains, with a guard that keeps the loads
+    /// they jump over.
+    pub pullup: bool,
 }
 
 impl Default for Passes {
@@ -65,6 +69,7 @@ impl Default for Passes {
             redundant_tests: true,
             threading: true,
             merge: true,
+            pullup: true,
         }
     }
 }
@@ -75,11 +80,16 @@ pub fn optimize(ir: &mut Ir) {
 }
 
 /// Graphs larger than this get only the linear-time passes.
-const BIG: usize = 20_000;
+const BIG: usize = 8_000;
 
 /// Runs the chosen passes until nothing changes.
 pub fn optimize_with(ir: &mut Ir, passes: Passes) {
     unreachable::run(ir);
+    if ir.blocks.len() > BIG {
+        // Far beyond what a program may hold (4096 instructions): not
+        // worth the optimiser's time, and refused at validation.
+        return;
+    }
     for round in 0..4 {
         main_loop(ir, passes);
         if !(passes.merge && merge::run_all(ir)) || round == 3 {
@@ -92,15 +102,17 @@ pub fn optimize_with(ir: &mut Ir, passes: Passes) {
 fn main_loop(ir: &mut Ir, passes: Passes) {
     for _ in 0..200 {
         let mut changed = false;
-        let big = ir.blocks.len() > BIG;
         if passes.fold {
             changed |= fold::run(ir);
         }
-        if passes.redundant_tests && !big {
+        if passes.redundant_tests {
             changed |= redundant::run(ir);
         }
-        if passes.threading && !big {
+        if passes.threading {
             changed |= thread::run(ir);
+        }
+        if passes.pullup {
+            changed |= pullup::run(ir);
         }
         if passes.merge {
             changed |= merge::run(ir);
@@ -311,7 +323,7 @@ pub(crate) enum FactSrc {
 }
 
 /// Facts are kept to this many per edge (the most recent ones).
-const MAX_FACTS: usize = 64;
+const MAX_FACTS: usize = 32;
 
 /// Decides `a cond b` from facts and constants, if possible.
 pub(crate) fn decide(
