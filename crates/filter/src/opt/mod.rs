@@ -171,6 +171,11 @@ impl Values {
         v
     }
 
+    /// The number of an expression, if it has one already.
+    pub(crate) fn lookup(&self, e: Expr) -> Option<Val> {
+        self.index.get(&self.simplify(e)).copied()
+    }
+
     pub(crate) fn konst(&mut self, k: u32) -> Val {
         self.get(Expr::Const(k))
     }
@@ -456,6 +461,30 @@ pub(crate) fn proves_len(s: Stmt) -> u64 {
 /// and the current state (ancillary loads never do on the kernel, which
 /// is the only place they run).
 pub(crate) fn can_abort(vals: &Values, st: &State, s: Stmt, proven: u64) -> bool {
+    // A load whose value a register or scratch word already holds was
+    // executed before on every path: it cannot fail now.
+    let loaded = match s {
+        Stmt::LdAbs(sz, k) => vals.lookup(Expr::Abs(sz, k)),
+        Stmt::LdxMsh(k) => vals.lookup(Expr::Msh(k)),
+        Stmt::LdInd(sz, k) => match vals.as_const(st[X]) {
+            Some(x) => x.checked_add(k).and_then(|o| vals.lookup(Expr::Abs(sz, o))),
+            None => {
+                let direct = vals.lookup(Expr::Ind(sz, k, st[X]));
+                let via = match vals.expr(st[X]) {
+                    Expr::Alu(AluOp::Add, v, c) if matches!(vals.expr(v), Expr::Msh(_)) => vals
+                        .as_const(c)
+                        .and_then(|c| k.checked_add(c))
+                        .and_then(|o| vals.lookup(Expr::Ind(sz, o, v))),
+                    _ => None,
+                };
+                direct.or(via)
+            }
+        },
+        _ => None,
+    };
+    if loaded.is_some_and(|v| st.contains(&v)) {
+        return false;
+    }
     match s {
         Stmt::LdAbs(_, k) if k >= sluice_bpf::insn::ancillary::OFF => false,
         Stmt::LdAbs(..) | Stmt::LdxMsh(_) => proves_len(s) > proven,
