@@ -6,6 +6,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub use sluice_linux as linux;
 pub use sluice_pcap as pcap;
 pub use sluice_process as process;
+pub use sluice_redirect as redirect;
 pub use sluice_wire as wire;

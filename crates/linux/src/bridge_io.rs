@@ -395,6 +395,13 @@ impl RxBatch<'_> {
         self.count == 0
     }
 
+    /// Keeps only the first `n` slots in the batch: the others are not
+    /// handed back on drop and the next [`RxRingV2::batch`] lends them
+    /// again (for a reader whose buffer filled up).
+    pub fn truncate(&mut self, n: usize) {
+        self.count = self.count.min(n);
+    }
+
     /// What the kernel wrote about slot `i` (checked), or why it is
     /// unusable.
     pub fn info(&self, i: usize) -> std::result::Result<SlotInfo, SlotError> {
@@ -697,19 +704,28 @@ impl RxPort {
         self.vnet_hdr
     }
 
+    /// The ring and a reader of whole frames, borrowed together (a frame
+    /// marked [`SlotInfo::copied`] is read while its batch is lent).
+    pub fn split(&mut self) -> (&mut RxRingV2, FullReader<'_>) {
+        (
+            &mut self.ring,
+            FullReader {
+                fd: self.fd.as_fd(),
+                interface: &self.interface,
+            },
+        )
+    }
+
     /// Reads the whole of a frame that did not fit its slot
     /// ([`SlotInfo::copied`]) into `buf`: with `PACKET_VNET_HDR` the
     /// `virtio_net_hdr` comes first. Returns (bytes copied, full length);
     /// `None` when nothing is queued (the kernel could not keep a copy).
     pub fn recv_full(&self, buf: &mut [u8]) -> Result<Option<(usize, usize)>> {
-        match sys::bridge::recv_trunc(self.fd.as_fd(), buf) {
-            Ok(r) => Ok(Some(r)),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(None),
-            Err(e) => Err(Error::io(
-                format!("reading a large frame on {}", self.interface),
-                e,
-            )),
+        FullReader {
+            fd: self.fd.as_fd(),
+            interface: &self.interface,
         }
+        .recv_full(buf)
     }
 
     /// Reads and clears the socket's pending error ("went down", "went
@@ -737,6 +753,28 @@ impl RxPort {
         self.stats.packets += u64::from(s.tp_packets);
         self.stats.drops += u64::from(s.tp_drops);
         Ok(self.stats)
+    }
+}
+
+/// Reads whole frames that did not fit their ring slot (see
+/// [`RxPort::split`]).
+#[derive(Debug)]
+pub struct FullReader<'a> {
+    fd: BorrowedFd<'a>,
+    interface: &'a str,
+}
+
+impl FullReader<'_> {
+    /// As [`RxPort::recv_full`].
+    pub fn recv_full(&self, buf: &mut [u8]) -> Result<Option<(usize, usize)>> {
+        match sys::bridge::recv_trunc(self.fd, buf) {
+            Ok(r) => Ok(Some(r)),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(Error::io(
+                format!("reading a large frame on {}", self.interface),
+                e,
+            )),
+        }
     }
 }
 

@@ -1,9 +1,12 @@
 //! The high-level API: a [`Handler`] decides a [`Verdict`] for each frame
 //! and acts on the world through a [`Context`] (time, injection, timers).
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::frame::{FrameMut, Side};
+use sluice_linux::Interrupt;
+
+use crate::frame::{FrameMut, Offload, Side};
 use crate::timer::TimerQueue;
 
 /// What a handler decides for a frame.
@@ -29,6 +32,9 @@ pub struct Injection {
     /// Its bytes, starting at the link-layer header in wire mode or the IP
     /// header in host mode.
     pub bytes: Vec<u8>,
+    /// Offload state to send it with (a GSO frame larger than the MTU, a
+    /// partial checksum); the default for an ordinary frame.
+    pub offload: Offload,
 }
 
 /// What a handler can do besides deciding verdicts. An engine makes one for
@@ -79,6 +85,7 @@ impl<'a> Context<'a> {
         self.injections.push(Injection {
             towards,
             bytes: bytes.to_vec(),
+            offload: Offload::default(),
         });
         true
     }
@@ -88,7 +95,25 @@ impl<'a> Context<'a> {
         if self.monitor {
             return false;
         }
-        self.injections.push(Injection { towards, bytes });
+        self.injections.push(Injection {
+            towards,
+            bytes,
+            offload: Offload::default(),
+        });
+        true
+    }
+
+    /// Like [`Context::inject_owned`], with offload state: a frame that was
+    /// received as one GSO frame larger than the MTU goes out the same way.
+    pub fn inject_with(&mut self, towards: Side, bytes: Vec<u8>, offload: Offload) -> bool {
+        if self.monitor {
+            return false;
+        }
+        self.injections.push(Injection {
+            towards,
+            bytes,
+            offload,
+        });
         true
     }
 
@@ -127,6 +152,19 @@ pub trait Handler {
     fn on_stop(&mut self, ctx: &mut Context<'_>) {
         let _ = ctx;
     }
+
+    /// An event source of the handler's own (a thread receiving from a
+    /// socket, say): the engine waits on it with the frames and calls
+    /// [`Handler::on_wake`] whenever it is triggered. Asked once, when the
+    /// engine starts.
+    fn waker(&self) -> Option<Arc<Interrupt>> {
+        None
+    }
+
+    /// The handler's waker was triggered (the engine has cleared it).
+    fn on_wake(&mut self, ctx: &mut Context<'_>) {
+        let _ = ctx;
+    }
 }
 
 impl<H: Handler + ?Sized> Handler for Box<H> {
@@ -140,6 +178,14 @@ impl<H: Handler + ?Sized> Handler for Box<H> {
 
     fn on_stop(&mut self, ctx: &mut Context<'_>) {
         (**self).on_stop(ctx)
+    }
+
+    fn waker(&self) -> Option<Arc<Interrupt>> {
+        (**self).waker()
+    }
+
+    fn on_wake(&mut self, ctx: &mut Context<'_>) {
+        (**self).on_wake(ctx)
     }
 }
 

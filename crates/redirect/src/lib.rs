@@ -25,10 +25,13 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod checksum;
 pub mod counters;
 pub mod frame;
 pub mod handler;
+pub mod samples;
 pub mod timer;
+pub mod wire;
 
 pub use counters::{Counters, SharedCounters, SideCounters};
 pub use frame::{FrameMeta, FrameMut, Offload, Side, Vlan};
