@@ -20,10 +20,12 @@ pub(super) fn run(ir: &mut Ir) -> bool {
         // Forward: may each statement reject?
         let mut st = an.entry[b];
         let mut proven = an.len_in[b];
+        let mut avail = an.avail_in[b].clone();
         let mut aborts = Vec::with_capacity(stmts.len());
         for s in stmts {
-            aborts.push(can_abort(&an.vals, &st, *s, proven));
+            aborts.push(can_abort(&an.vals, &st, *s, proven, &avail));
             step(&mut an.vals, &mut st, *s);
+            super::note_load(&st, *s, &mut avail);
             proven = proven.max(proves_len(*s));
         }
         // Backward: is each result used?

@@ -10,7 +10,7 @@
 //! first one could not; a computation whose result is a known constant
 //! becomes an immediate load. A test on constants becomes a jump.
 
-use super::{A, Analysis, NATOMS, X, can_abort, proves_len, step, use_def};
+use super::{A, Analysis, NATOMS, X, can_abort, note_load, proves_len, step, use_def};
 use crate::ir::{AluOp, Ir, Src, Stmt, Term};
 
 pub(super) fn run(ir: &mut Ir) -> bool {
@@ -19,6 +19,7 @@ pub(super) fn run(ir: &mut Ir) -> bool {
     for &b in &an.order.clone() {
         let mut st = an.entry[b];
         let mut proven = an.len_in[b];
+        let mut avail = an.avail_in[b].clone();
         let old = std::mem::take(&mut ir.blocks[b].stmts);
         let mut new = Vec::with_capacity(old.len());
         for s in old {
@@ -42,8 +43,9 @@ pub(super) fn run(ir: &mut Ir) -> bool {
                 }
                 _ => {}
             }
-            let aborts = can_abort(&an.vals, &before, s2, proven);
+            let aborts = can_abort(&an.vals, &before, s2, proven, &avail);
             step(&mut an.vals, &mut st, s2);
+            note_load(&st, s2, &mut avail);
             let (_, def) = use_def(s2);
             let atom = def.trailing_zeros() as usize;
             if !aborts && def.count_ones() == 1 && atom < NATOMS && st[atom] == before[atom] {
@@ -118,13 +120,15 @@ fn collapse_accepts(ir: &mut Ir, an: &mut Analysis) -> bool {
         let Some(k) = after else { continue };
         let mut st = an.entry[b];
         let mut proven = an.len_in[b];
+        let mut avail = an.avail_in[b].clone();
         let mut clean = true;
         for s in &blk.stmts {
-            if can_abort(&an.vals, &st, *s, proven) {
+            if can_abort(&an.vals, &st, *s, proven, &avail) {
                 clean = false;
                 break;
             }
             step(&mut an.vals, &mut st, *s);
+            note_load(&st, *s, &mut avail);
             proven = proven.max(proves_len(*s));
         }
         if clean {

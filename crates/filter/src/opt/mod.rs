@@ -436,6 +436,10 @@ pub(crate) struct Analysis {
     /// Packet bytes guaranteed present at block entry / exit.
     pub len_in: Vec<u64>,
     pub len_out: Vec<u64>,
+    /// Values of the loads executed on every path to the block's entry /
+    /// exit (sorted): such a load cannot fail when repeated.
+    pub avail_in: Vec<Vec<Val>>,
+    pub avail_out: Vec<Vec<Val>>,
     /// Live atoms at block exit (bit per atom).
     pub live_out: Vec<u32>,
     /// Live atoms at block entry.
@@ -460,7 +464,19 @@ pub(crate) fn proves_len(s: Stmt) -> u64 {
 /// Whether a statement can end the program given the bytes already proven
 /// and the current state (ancillary loads never do on the kernel, which
 /// is the only place they run).
-pub(crate) fn can_abort(vals: &Values, st: &State, s: Stmt, proven: u64) -> bool {
+/// Records in `avail` (sorted) the value a load just produced.
+pub(crate) fn note_load(st_after: &State, s: Stmt, avail: &mut Vec<Val>) {
+    let v = match s {
+        Stmt::LdAbs(..) | Stmt::LdInd(..) => st_after[A],
+        Stmt::LdxMsh(_) => st_after[X],
+        _ => return,
+    };
+    if let Err(i) = avail.binary_search(&v) {
+        avail.insert(i, v);
+    }
+}
+
+pub(crate) fn can_abort(vals: &Values, st: &State, s: Stmt, proven: u64, avail: &[Val]) -> bool {
     // A load whose value a register or scratch word already holds was
     // executed before on every path: it cannot fail now.
     let loaded = match s {
@@ -482,7 +498,7 @@ pub(crate) fn can_abort(vals: &Values, st: &State, s: Stmt, proven: u64) -> bool
         },
         _ => None,
     };
-    if loaded.is_some_and(|v| st.contains(&v)) {
+    if loaded.is_some_and(|v| st.contains(&v) || avail.binary_search(&v).is_ok()) {
         return false;
     }
     match s {
@@ -549,6 +565,8 @@ impl Analysis {
         let mut facts_out: Vec<Vec<Fact>> = vec![Vec::new(); n];
         let mut len_in = vec![0u64; n];
         let mut len_out = vec![0u64; n];
+        let mut avail_in: Vec<Vec<Val>> = vec![Vec::new(); n];
+        let mut avail_out: Vec<Vec<Val>> = vec![Vec::new(); n];
         for &b in &order {
             if b != ir.entry && !preds[b].is_empty() {
                 let mut st = exit[preds[b][0]];
@@ -572,15 +590,23 @@ impl Analysis {
                 }
                 facts_in[b] = acc.unwrap_or_default();
                 len_in[b] = l;
+                let mut av = avail_out[preds[b][0]].clone();
+                for p in &preds[b][1..] {
+                    av.retain(|v| avail_out[*p].binary_search(v).is_ok());
+                }
+                avail_in[b] = av;
             }
             let mut st = entry[b];
             let mut l = len_in[b];
+            let mut av = avail_in[b].clone();
             for s in &ir.blocks[b].stmts {
                 step(&mut vals, &mut st, *s);
                 l = l.max(proves_len(*s));
+                note_load(&st, *s, &mut av);
             }
             exit[b] = st;
             len_out[b] = l;
+            avail_out[b] = av;
             facts_out[b] = facts_in[b].clone();
         }
         // Liveness and anticipated lengths, backwards.
@@ -611,6 +637,8 @@ impl Analysis {
             facts_out,
             len_in,
             len_out,
+            avail_in,
+            avail_out,
             live_out,
             live_in,
             must_in,

@@ -87,7 +87,7 @@ fn plan(
     else {
         return None;
     };
-    if !matches!(ir.blocks[t].term, Term::Ret(k) if k != 0) || preds[q1] != 1 || touched[q1] {
+    if !matches!(ir.blocks[t].term, Term::Ret(_)) || preds[q1] != 1 || touched[q1] {
         return None;
     }
     let mut qm = q1;
@@ -113,13 +113,15 @@ fn plan(
         // Is R a test of v again (its statements reload it)?
         let mut st = an.exit[qm];
         let mut proven = an.len_out[qm];
+        let mut avail = an.avail_out[qm].clone();
         let mut ok = true;
         for s in &rb.stmts {
-            if can_abort(&an.vals, &st, *s, proven) {
+            if can_abort(&an.vals, &st, *s, proven, &avail) {
                 ok = false;
                 break;
             }
             step(&mut an.vals, &mut st, *s);
+            super::note_load(&st, *s, &mut avail);
             proven = proven.max(proves_len(*s));
         }
         if ok && st[A] == v && an.exit[qm][A] != v {
@@ -148,11 +150,16 @@ fn apply(ir: &mut Ir, p: BlockId, slot: usize, q1: BlockId, plan: Plan, touched:
     else {
         return;
     };
-    let guard = ir.blocks.len();
-    ir.blocks.push(Block {
-        stmts: ir.blocks[q1].stmts.clone(),
-        term: Term::Goto(plan.t),
-    });
+    // A rejecting target needs no guard: a load that fails rejects too.
+    let guard = if ir.blocks[plan.t].term == Term::Ret(0) || ir.blocks[q1].stmts.is_empty() {
+        plan.t
+    } else {
+        ir.blocks.push(Block {
+            stmts: ir.blocks[q1].stmts.clone(),
+            term: Term::Goto(plan.t),
+        });
+        ir.blocks.len() - 1
+    };
     let r2 = ir.blocks.len();
     ir.blocks.push(Block {
         stmts: Vec::new(),

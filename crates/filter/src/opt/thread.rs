@@ -37,15 +37,17 @@ pub(super) fn run(ir: &mut Ir) -> bool {
             let mut cur = first;
             let mut st = state;
             let mut proven = proven0;
+            let mut avail = an.avail_out[p].clone();
             for _ in 0..MAX_CHAIN {
                 let blk = &ir.blocks[cur];
                 let mut ok = true;
                 for s in &blk.stmts {
-                    if can_abort(&an.vals, &st, *s, proven) {
+                    if can_abort(&an.vals, &st, *s, proven, &avail) {
                         ok = false;
                         break;
                     }
                     step(&mut an.vals, &mut st, *s);
+                    super::note_load(&st, *s, &mut avail);
                     proven = proven.max(proves_len(*s));
                 }
                 if !ok {
