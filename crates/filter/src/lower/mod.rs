@@ -407,6 +407,7 @@ impl<'a> Lower<'a> {
     }
 
     /// libpcap's `gen_ncmp`: load, optionally mask, compare.
+    #[allow(clippy::too_many_arguments)]
     fn ncmp(
         &mut self,
         rel: Rel,
@@ -620,7 +621,9 @@ impl<'a> Lower<'a> {
     }
 }
 
+/// Which of the link-layer offsets.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[allow(clippy::enum_variant_names)]
 enum WhichOff {
     LinkHdr,
     LinkPl,

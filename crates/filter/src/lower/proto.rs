@@ -265,6 +265,17 @@ impl Lower<'_> {
         Ok(self.and(b0, b))
     }
 
+    /// libpcap adds the link-header offset to the ancillary offset; after
+    /// `pppoes` or `geneve` that is no ancillary load the kernel knows.
+    fn ancillary_ok(&self, what: &str) -> Result<()> {
+        if self.off_linkhdr.constant != 0 || self.off_linkhdr.variable {
+            return Err(self.unsupported(format!(
+                "{what} cannot be tested after 'pppoes' or 'geneve' on a Linux socket"
+            )));
+        }
+        Ok(())
+    }
+
     fn prepend_block(&mut self, b: usize, mut stmts: Vec<Stmt>) {
         let s = &mut self.blocks[b].stmts;
         stmts.append(s);
@@ -283,6 +294,7 @@ impl Lower<'_> {
                 Ok(if outbound { b0 } else { Self::not(b0) })
             }
             _ if self.live() => {
+                self.ancillary_ok("inbound/outbound")?;
                 let off = sluice_bpf::insn::ancillary::PKTTYPE;
                 let b0 = self.cmp(Rel::LinkHdr, off, Size::H, 4)?;
                 Ok(if outbound { b0 } else { Self::not(b0) })
@@ -300,6 +312,7 @@ impl Lower<'_> {
             return self.cmp(Rel::LinkHdr, 4, Size::W, n);
         }
         if self.live() {
+            self.ancillary_ok("ifindex")?;
             let off = sluice_bpf::insn::ancillary::IFINDEX;
             return self.cmp(Rel::LinkHdr, off, Size::W, n);
         }
