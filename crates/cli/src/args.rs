@@ -28,6 +28,14 @@ pub enum Command {
     Print(PrintArgs),
     /// Rewrite a capture in another format or timestamp resolution.
     Convert(ConvertArgs),
+    /// Keep the frames of a capture that a filter expression matches, like
+    /// `tcpdump -r IN -w OUT EXPR`.
+    Filter(crate::cmd::filter::FilterArgs),
+    /// Compile a filter expression to classic BPF and print it, like
+    /// `tcpdump -d`, `-dd`, `-ddd`.
+    Compile(crate::cmd::compile::CompileArgs),
+    /// Print a stage of the filter compiler: ast, ir or bpf.
+    Debug(crate::cmd::debug::DebugArgs),
     /// Capture live traffic to pcapng/pcap files (rotated or not), or print
     /// one line per frame, like tcpdump.
     Capture(CaptureArgs),

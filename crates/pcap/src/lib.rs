@@ -104,7 +104,7 @@ pub use meta::{
     Format, Interface, InterfaceStats, NameAddr, NameEntry, Names, OwnedOption, Record, Section,
     Skipped, Truncation, TsResolution, block_name,
 };
-pub use reader::{Leniency, ReadCounts, Reader, ReaderOptions};
+pub use reader::{Leniency, ReadCounts, Reader, ReaderOptions, Sniffed};
 pub use rotate::{RotatingWriter, Rotation};
 pub use sluice_wire::LinkType;
 pub use writer::{Output, RecordHeader, Writer, WriterOptions};

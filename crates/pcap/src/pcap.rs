@@ -24,7 +24,7 @@ pub const MAGIC_MODIFIED: u32 = 0xa1b2_cd34;
 /// Linktype field bit: an FCS length is given in the top four bits.
 const FCS_PRESENT: u32 = 0x0400_0000;
 /// Linktype field: the linktype proper.
-const LINKTYPE_MASK: u32 = 0x03ff_ffff;
+pub(crate) const LINKTYPE_MASK: u32 = 0x03ff_ffff;
 
 /// What the first four bytes of a file say.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

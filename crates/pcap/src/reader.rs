@@ -13,6 +13,8 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
+use sluice_wire::LinkType;
+
 use crate::endian::Endian;
 use crate::error::{Error, ErrorKind};
 use crate::frame::{EpbFlags, Frame, Options};
@@ -995,6 +997,47 @@ fn map_file(file: &File) -> Option<memmap2::Mmap> {
     let map = unsafe { memmap2::Mmap::map(file) }.ok()?;
     let _ = map.advise(memmap2::Advice::Sequential);
     Some(map)
+}
+
+/// What the first bytes of an input say, before any record is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sniffed {
+    /// pcap or pcapng.
+    pub format: Format,
+    /// pcap: the nanosecond magic. pcapng: false (each interface has its
+    /// own resolution).
+    pub nanosecond: bool,
+    /// pcap: the file's one linktype. pcapng: `None` (interfaces follow).
+    pub linktype: Option<LinkType>,
+}
+
+impl Reader {
+    /// Looks at the first bytes of the input without consuming them: the
+    /// format, pcap's timestamp resolution and linktype. `Ok(None)` when the
+    /// input does not start like a capture (reading it will say why).
+    pub fn sniff(&mut self) -> Result<Option<Sniffed>, Error> {
+        let head = self.peek(0, pcap::FILE_HEADER_LEN)?;
+        let Some(first4) = head.get(..4).and_then(|b| <[u8; 4]>::try_from(b).ok()) else {
+            return Ok(None);
+        };
+        Ok(match pcap::recognise(first4) {
+            Ok(Magic::PcapNg) => Some(Sniffed {
+                format: Format::PcapNg,
+                nanosecond: false,
+                linktype: None,
+            }),
+            Ok(Magic::Pcap { endian, nanos, .. }) => {
+                let linktype = (head.len() >= pcap::FILE_HEADER_LEN)
+                    .then(|| LinkType(endian.u32(head, 20) & pcap::LINKTYPE_MASK));
+                Some(Sniffed {
+                    format: Format::Pcap,
+                    nanosecond: nanos,
+                    linktype,
+                })
+            }
+            Err(_) => None,
+        })
+    }
 }
 
 #[cfg(test)]

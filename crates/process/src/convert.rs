@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use sluice_pcap::{Error, Format, Interface, Reader, Record, Writer};
+use sluice_pcap::{Error, Format, Frame, Interface, Reader, Record, Writer};
 
 /// What a conversion did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -27,6 +27,8 @@ pub struct ConvertReport {
     /// Frames whose timestamp lost precision (nanoseconds into a
     /// microsecond file).
     pub rounded_timestamps: u64,
+    /// Frames read.
+    pub frames_read: u64,
 }
 
 /// Why a conversion stopped.
@@ -39,6 +41,9 @@ pub enum ConvertError {
     /// Writing the output failed.
     #[error("writing: {0}")]
     Write(#[source] Error),
+    /// The frame selector refused a frame it could not judge.
+    #[error("{0}")]
+    Select(String),
     /// The input has several linktypes and the output is pcap, which holds one.
     #[error(
         "a pcap file holds one linktype, but the input has {first} and {other} \
@@ -71,6 +76,24 @@ pub fn convert<W: Write>(
     reader: &mut Reader,
     writer: &mut Writer<W>,
     out_nanos: bool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ConvertReport, ConvertError> {
+    copy_selected(reader, writer, out_nanos, &mut |_| Ok(true), progress)
+}
+
+/// Decides whether a frame is copied; `Err` stops the copy with that
+/// message.
+pub type Selector<'s> = dyn FnMut(&Frame<'_>) -> Result<bool, String> + 's;
+
+/// Like [`convert`], copying only the frames `select` keeps (everything
+/// else — sections, interfaces, statistics, names — is carried as
+/// `convert` carries it). [`ConvertReport::frames_read`] counts every
+/// frame, [`ConvertReport::frames`] those written.
+pub fn copy_selected<W: Write>(
+    reader: &mut Reader,
+    writer: &mut Writer<W>,
+    out_nanos: bool,
+    select: &mut Selector<'_>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ConvertReport, ConvertError> {
     let mut report = ConvertReport::default();
@@ -121,15 +144,18 @@ pub fn convert<W: Write>(
                 }
             }
             Record::Frame(mut frame) => {
-                if !out_ng {
-                    frame.interface_id = 0;
-                }
-                if !out_nanos && frame.ts_ns % 1000 != 0 {
-                    report.rounded_timestamps += 1;
-                }
-                writer.write_frame(&frame).map_err(ConvertError::Write)?;
-                report.frames += 1;
+                report.frames_read += 1;
                 since_progress += 1;
+                if select(&frame).map_err(ConvertError::Select)? {
+                    if !out_ng {
+                        frame.interface_id = 0;
+                    }
+                    if !out_nanos && frame.ts_ns % 1000 != 0 {
+                        report.rounded_timestamps += 1;
+                    }
+                    writer.write_frame(&frame).map_err(ConvertError::Write)?;
+                    report.frames += 1;
+                }
             }
             Record::Stats(stats) => {
                 if out_ng {

@@ -8,5 +8,6 @@
 #![deny(missing_docs)]
 
 pub mod convert;
+pub mod filter;
 pub mod info;
 pub mod synth;

@@ -32,12 +32,10 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<()> {
         Some(TsArg::Us) => false,
         None => match format {
             Format::PcapNg => true,
-            Format::Pcap => {
-                let magic = reader
-                    .peek(0, 4)
-                    .with_context(|| format!("reading {in_name}"))?;
-                matches!(magic, [0xa1, 0xb2, 0x3c, 0x4d] | [0x4d, 0x3c, 0xb2, 0xa1])
-            }
+            Format::Pcap => reader
+                .sniff()
+                .with_context(|| format!("reading {in_name}"))?
+                .is_some_and(|s| s.format == Format::Pcap && s.nanosecond),
         },
     };
     let mut writer = Writer::create(&args.output, WriterOptions::new(format).nanos(nanos))

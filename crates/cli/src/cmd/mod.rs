@@ -1,8 +1,12 @@
 //! One module per subcommand, plus what several of them share.
 
 pub mod capture;
+pub mod compile;
 pub mod convert;
+pub mod debug;
 pub mod docs;
+pub mod expr;
+pub mod filter;
 pub mod r#gen;
 pub mod info;
 pub mod inject;

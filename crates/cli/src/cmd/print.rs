@@ -12,13 +12,29 @@ use sluice_wire::LinkType;
 use sluice_wire::dissect::{Dissection, dissect_into};
 use sluice_wire::summary::{SummaryOptions, write_summary};
 
+use crate::cmd::expr::{diagnostic, join};
 use crate::cmd::{display_name, open_input};
 use crate::timefmt::TimeFormatter;
+use sluice_process::filter::FrameFilter;
 
 /// Runs `sluice print`.
 pub fn run(args: PrintArgs) -> anyhow::Result<()> {
     let name = display_name(&args.read);
     let mut reader = open_input(&args.read)?;
+    let mut frame_filter = if args.expr.is_empty() {
+        None
+    } else {
+        let expr = join(&args.expr);
+        let mut opts = sluice_filter::Options::default();
+        if let Some(lt) = reader
+            .sniff()
+            .with_context(|| format!("reading {name}"))?
+            .and_then(|s| s.linktype)
+        {
+            opts.linktype = lt;
+        }
+        Some(FrameFilter::new(&expr, opts).map_err(|e| diagnostic(&e, &expr))?)
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
     let mut lines = FrameLines::new(&args.display);
@@ -33,6 +49,11 @@ pub fn run(args: PrintArgs) -> anyhow::Result<()> {
                 return Err(e).with_context(|| format!("reading {name} after {n} frames"));
             }
         };
+        if let Some(f) = frame_filter.as_mut()
+            && !f.matches(&frame).map_err(anyhow::Error::msg)?
+        {
+            continue;
+        }
         n += 1;
         lines.write(
             &mut out,
@@ -125,6 +146,10 @@ pub struct PrintArgs {
     /// How each frame is shown.
     #[command(flatten)]
     pub display: DisplayArgs,
+    /// Print only the frames this filter expression matches; several words
+    /// are joined with spaces.
+    #[arg(value_name = "EXPR", trailing_var_arg = true, num_args = 0..)]
+    pub expr: Vec<String>,
 }
 
 /// How frames are printed (shared by `print` and `capture`).
