@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::cmd::{
+    bridge::BridgeArgs,
     capture::CaptureArgs, convert::ConvertArgs, r#gen::GenArgs, info::InfoArgs, inject::InjectArgs,
     lab::LabArgs, print::PrintArgs, stats::StatsArgs,
 };
@@ -48,6 +49,9 @@ pub enum Command {
     Gen(GenArgs),
     /// Build, inspect and remove a network-namespace lab.
     Lab(LabArgs),
+    /// Bridge two interfaces through user space (wire mode pass-through),
+    /// with live counters and a summary.
+    Bridge(BridgeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish,
     /// powershell) generated from these flags.
     #[command(hide = true)]

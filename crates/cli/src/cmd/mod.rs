@@ -1,5 +1,6 @@
 //! One module per subcommand, plus what several of them share.
 
+pub mod bridge;
 pub mod capture;
 pub mod compile;
 pub mod convert;

@@ -576,6 +576,12 @@ impl Bridge {
         Arc::clone(&self.interrupt)
     }
 
+    /// Uses `interrupt` (shared with signal handlers, say) instead of the
+    /// bridge's own to end waits.
+    pub fn set_interrupt(&mut self, interrupt: Arc<Interrupt>) {
+        self.interrupt = interrupt;
+    }
+
     /// The live counters (frames and bytes per side, send failures,
     /// oversize, malformed, kernel drops), updated once per batch.
     pub fn counters(&self) -> Arc<SharedCounters> {

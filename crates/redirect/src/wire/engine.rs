@@ -237,6 +237,12 @@ impl WireRedirector {
         self.bridge.interrupt()
     }
 
+    /// Stops on `interrupt` instead (one that signal handlers trigger, for
+    /// example). Call before [`WireRedirector::run`].
+    pub fn set_stopper(&mut self, interrupt: Arc<Interrupt>) {
+        self.bridge.set_interrupt(interrupt);
+    }
+
     /// Runs `handler` until stopped (see [`WireRedirector::stopper`]) or an
     /// interface fails.
     pub fn run<H: Handler + ?Sized>(&mut self, handler: &mut H) -> Result<Summary> {
