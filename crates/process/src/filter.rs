@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use sluice_bpf::{Meta, Program};
+use sluice_bpf::{Meta, Program, Semantics};
 use sluice_filter::{Options, Target};
 use sluice_pcap::{Frame, Reader, Writer};
 use sluice_wire::LinkType;
@@ -11,7 +11,8 @@ use sluice_wire::LinkType;
 use crate::convert::{ConvertError, ConvertReport, copy_selected};
 
 /// One expression compiled for every linktype met so far (a pcapng file
-/// may mix them); compiled on first use of each linktype.
+/// may mix them); compiled on first use of each linktype, and run with
+/// libpcap's semantics so that verdicts on files are tcpdump's.
 #[derive(Debug)]
 pub struct FrameFilter {
     expr: String,
@@ -30,7 +31,7 @@ impl FrameFilter {
             target: Target::Offline,
             ..opts
         };
-        let first = sluice_filter::compile(expr, &opts)?;
+        let first = sluice_filter::compile(expr, &opts)?.to_semantics(Semantics::Libpcap);
         Ok(FrameFilter {
             expr: expr.to_string(),
             opts,
@@ -60,7 +61,8 @@ impl FrameFilter {
                             e.render(&self.expr)
                         )
                     })?;
-                    self.programs.push((linktype, prog));
+                    self.programs
+                        .push((linktype, prog.to_semantics(Semantics::Libpcap)));
                     self.last = self.programs.len() - 1;
                 }
             }
