@@ -1,18 +1,32 @@
 //! Where captured blocks go: the [`Sink`] trait, and [`FileSink`], which
-//! writes pcap or pcapng files (rotated or not) straight from the ring.
+//! writes pcap or pcapng files (rotated or not) from ring blocks.
 //!
-//! # The zero-copy write
+//! # The vectored write
 //!
 //! For every frame of a ring block, [`FileSink`] encodes the record header
 //! (and, for pcapng, the padding, the `epb_flags` option and the trailing
 //! length) into a scratch buffer, and lists the pieces of the record in
-//! file order: header bytes from the scratch buffer, packet bytes from the
-//! ring block itself, a VLAN tag put back (scratch), the rest of the packet
-//! (ring). A record's tail and the next record's header are adjacent in the
-//! scratch buffer and go out as one piece, so a block of small frames costs
-//! two pieces per frame. The whole block is then handed to `writev`, 1024
-//! pieces per call, and returned to the kernel: the packet bytes are never
-//! copied in user space.
+//! file order: header bytes from the scratch buffer, packet bytes, a VLAN
+//! tag put back (scratch), the rest of the packet, the record's tail. A
+//! record's tail and the next record's header are adjacent in the scratch
+//! buffer and go out as one piece. The whole block is then handed to
+//! `writev` (1024 pieces per call) and returned to the kernel.
+//!
+//! Frames of at least [`FileSink::COPY_BREAK`] bytes (jumbo frames, GSO
+//! super-frames) are written straight from the ring block, never copied in
+//! user space. Smaller frames are copied next to their headers, so that a
+//! block of them becomes one contiguous write: the kernel's cost per
+//! `writev` piece (and per call: 1024 pieces at most) is higher than a
+//! `memcpy` of a small frame. Measured with `examples/sinkbench.rs` (1 MiB
+//! blocks written 600 times to an ext4 file, CPU time of the process,
+//! three runs each, 2 shared cores):
+//!
+//! | frame | every frame from the ring | frames copied |
+//! |---|---|---|
+//! | 60 bytes | 112–122 ns/frame | 38–51 ns/frame |
+//! | 1500 bytes | 560–585 ns/frame | 484–534 ns/frame |
+//!
+//! and within the clock's resolution of each other from 4000 bytes up.
 //!
 //! With rotation (`-C`, `-G`, `-W`), the pieces gathered so far are written
 //! to the current file before a record that belongs to the next one, so
@@ -22,13 +36,13 @@ use std::io::IoSlice;
 use std::path::{Path, PathBuf};
 
 use sluice_linux::block::{FrameParts, Frames, RingFrame, WalkError};
-use sluice_linux::{Block, Framing};
+use sluice_linux::{Block, Framing, FramingKind};
 use sluice_pcap::{
-    EpbFlags, Format, Interface, InterfaceStats, RecordMeta, RotatingWriter, Rotation, Writer,
-    WriterOptions,
+    Format, Interface, InterfaceStats, RotatingWriter, Rotation, Writer, WriterOptions,
 };
 
 use crate::error::{Error, Result};
+use crate::record::RecordEncoder;
 
 /// What a sink did with (part of) a block.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -119,6 +133,9 @@ pub struct FileSink {
     scratch: Vec<u8>,
     closed: Vec<PathBuf>,
     bytes_out: u64,
+    copy_break: usize,
+    encoder: RecordEncoder,
+    interfaces: u32,
 }
 
 impl std::fmt::Debug for FileSink {
@@ -185,7 +202,22 @@ impl FileSink {
             scratch: Vec::with_capacity(1 << 20),
             closed: Vec::new(),
             bytes_out: 0,
+            copy_break: Self::COPY_BREAK,
+            encoder: RecordEncoder::new(opts.format),
+            interfaces: interfaces.len() as u32,
         })
+    }
+
+    /// Frames shorter than this are copied next to their record header
+    /// rather than written from the ring as a piece of their own (see the
+    /// module documentation for the measurement): every frame up to a
+    /// standard MTU is copied, jumbo and GSO frames are not.
+    pub const COPY_BREAK: usize = 2048;
+
+    /// Sets the copy break (see [`FileSink::COPY_BREAK`]); 0 writes every
+    /// frame from the ring.
+    pub fn set_copy_break(&mut self, bytes: usize) {
+        self.copy_break = bytes;
     }
 
     /// The file being written.
@@ -258,30 +290,6 @@ impl FileSink {
     }
 }
 
-/// Appends `bytes` to the scratch buffer as a piece, merged with the
-/// previous piece when that one ends where this one starts.
-fn push_scratch(scratch: &mut Vec<u8>, pieces: &mut Vec<Piece<'_>>, bytes: &[u8]) {
-    if bytes.is_empty() {
-        return;
-    }
-    let a = scratch.len();
-    scratch.extend_from_slice(bytes);
-    let b = scratch.len();
-    if let Some(Piece::Scratch(_, end)) = pieces.last_mut()
-        && *end == a
-    {
-        *end = b;
-        return;
-    }
-    pieces.push(Piece::Scratch(a, b));
-}
-
-fn push_ring<'b>(pieces: &mut Vec<Piece<'b>>, bytes: &'b [u8]) {
-    if !bytes.is_empty() {
-        pieces.push(Piece::Ring(bytes));
-    }
-}
-
 impl FileSink {
     /// Writes the frames of one walked ring block (at most `limit`):
     /// `frames` is [`Block::frames`] (or [`sluice_linux::block::walk`] over
@@ -295,17 +303,32 @@ impl FileSink {
         num_pkts: u64,
         limit: u64,
     ) -> Result<Written> {
-        let mut pieces: Vec<Piece<'b>> = Vec::new();
-        let mut pending_bytes = 0u64;
-        let mut pending_frames = 0u64;
-        let mut last_ts = 0u64;
-        let mut stop = false;
-        self.scratch.clear();
+        if source >= self.interfaces {
+            return Err(Error::Config(format!(
+                "frames of source {source}, but {} has {} interfaces",
+                self.path.display(),
+                self.interfaces
+            )));
+        }
         let mut w = Written::default();
         let Ok(frames) = frames else {
             w.malformed = num_pkts;
             return Ok(w);
         };
+        let enc = self.encoder;
+        let max_ts = enc.max_ts_ns();
+        let copy_break = self.copy_break;
+        let raw = matches!(framing.kind, FramingKind::Raw { .. });
+        let snaplen = framing.snaplen as usize;
+        let mut pieces: Vec<Piece<'b>> = Vec::new();
+        // Scratch bytes from `run` on are not yet a piece: pieces are cut
+        // only where ring bytes come between.
+        let mut run = 0usize;
+        let mut pending_bytes = 0u64;
+        let mut pending_frames = 0u64;
+        let mut last_ts = 0u64;
+        let mut stop = false;
+        self.scratch.clear();
         let total = u64::from(frames.remaining());
         for frame in frames {
             if w.frames >= limit {
@@ -315,21 +338,41 @@ impl FileSink {
                 w.malformed = total - w.frames;
                 break;
             };
-            let parts: FrameParts<'b> = frame.parts(framing);
-            let caplen = parts.caplen();
-            let meta = RecordMeta {
-                interface_id: source,
-                ts_ns: frame.ts_ns,
-                origlen: parts.origlen(),
-                flags: Some(EpbFlags(frame.sll.pkttype.epb_flags())),
-            };
-            // Rotation: hand over what belongs to the current file first.
+            if frame.ts_ns > max_ts {
+                return Err(Error::Config(format!(
+                    "a frame stamped {} ns after 1970 cannot be written to a pcap file (32-bit seconds): use pcapng",
+                    frame.ts_ns
+                )));
+            }
+            // Most frames are kept whole as the ring holds them; a VLAN
+            // tag to put back, a cooked header to make or a cut go through
+            // FrameParts.
+            let parts: FrameParts<'b>;
+            let (head, first, tag, rest, caplen, origlen): (&[u8], &'b [u8], _, &'b [u8], _, _) =
+                if raw && frame.vlan.is_none() && frame.data.len() <= snaplen {
+                    (&[], frame.data, None, &[], frame.data.len(), frame.origlen)
+                } else {
+                    parts = frame.parts(framing);
+                    let split = parts.split();
+                    (
+                        split.head,
+                        split.first,
+                        split.tag,
+                        split.rest,
+                        parts.caplen(),
+                        parts.origlen(),
+                    )
+                };
+            let record_len = enc.record_len(caplen) as u64;
             if let Out::Rotating(r) = &self.out
                 && r.would_rotate(frame.ts_ns, pending_bytes)
             {
+                // Hand over what belongs to the current file first.
+                close_run(&mut pieces, &mut run, self.scratch.len());
                 self.flush_pieces(&pieces, pending_frames, last_ts)?;
                 pieces.clear();
                 self.scratch.clear();
+                run = 0;
                 pending_bytes = 0;
                 pending_frames = 0;
                 if let Out::Rotating(r) = &mut self.out {
@@ -354,31 +397,46 @@ impl FileSink {
                     self.closed.extend(r.take_closed());
                 }
             }
-            let header = match &mut self.out {
-                Out::Single(w) => w.encode_record_header(&meta, caplen),
-                Out::Rotating(r) => r
-                    .writer_for(frame.ts_ns, caplen)
-                    .and_then(|w| w.encode_record_header(&meta, caplen)),
+            let scratch = &mut self.scratch;
+            enc.head(scratch, source, frame.ts_ns, caplen as u32, origlen);
+            scratch.extend_from_slice(head);
+            if caplen < copy_break {
+                // Small frames: copying is cheaper than a piece of their own.
+                scratch.extend_from_slice(first);
+                if let Some(tag) = tag {
+                    scratch.extend_from_slice(&tag);
+                }
+                scratch.extend_from_slice(rest);
+            } else {
+                close_run(&mut pieces, &mut run, scratch.len());
+                pieces.push(Piece::Ring(first));
+                if let Some(tag) = tag {
+                    scratch.extend_from_slice(&tag);
+                    close_run(&mut pieces, &mut run, scratch.len());
+                }
+                if !rest.is_empty() {
+                    pieces.push(Piece::Ring(rest));
+                }
             }
-            .map_err(|e| Error::file(format!("writing {}", self.path.display()), e))?;
-            let split = parts.split();
-            push_scratch(&mut self.scratch, &mut pieces, header.head());
-            push_scratch(&mut self.scratch, &mut pieces, split.head);
-            push_ring(&mut pieces, split.first);
-            if let Some(tag) = split.tag {
-                push_scratch(&mut self.scratch, &mut pieces, &tag);
-            }
-            push_ring(&mut pieces, split.rest);
-            push_scratch(&mut self.scratch, &mut pieces, header.tail());
-            pending_bytes += header.record_len(caplen) as u64;
+            enc.tail(scratch, caplen, frame.sll.pkttype.epb_flags());
+            pending_bytes += record_len;
             pending_frames += 1;
             last_ts = frame.ts_ns;
             w.frames += 1;
             w.bytes += caplen as u64;
         }
+        close_run(&mut pieces, &mut run, self.scratch.len());
         self.flush_pieces(&pieces, pending_frames, last_ts)?;
         w.stop = stop;
         Ok(w)
+    }
+}
+
+/// Makes the scratch bytes from `run` to `end` a piece.
+fn close_run(pieces: &mut Vec<Piece<'_>>, run: &mut usize, end: usize) {
+    if end > *run {
+        pieces.push(Piece::Scratch(*run, end));
+        *run = end;
     }
 }
 
@@ -392,7 +450,6 @@ impl Sink for FileSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sluice_linux::FramingKind;
     use sluice_linux::block::synth::{SynthFrame, block};
     use sluice_linux::block::{WalkOptions, status, walk};
     use sluice_pcap::{Direction, Reader, Record};

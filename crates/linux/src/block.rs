@@ -406,10 +406,12 @@ impl<'a> RingFrame<'a> {
     }
 }
 
+#[inline]
 fn rd_u16(b: &[u8], at: usize) -> u16 {
     u16::from_ne_bytes([b[at], b[at + 1]])
 }
 
+#[inline]
 fn rd_u32(b: &[u8], at: usize) -> u32 {
     u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
@@ -506,16 +508,22 @@ impl<'a> Frames<'a> {
             frame: Some(self.index),
             offset,
         };
-        let hdr_end = at.checked_add(hdr::HDRLEN).filter(|&e| e <= b.len());
-        if hdr_end.is_none() {
-            return Err(err(WalkErrorKind::HeaderOutOfBounds, at));
-        }
-        let next_offset = rd_u32(b, at + hdr::NEXT_OFFSET);
-        let snaplen = rd_u32(b, at + hdr::SNAPLEN);
-        let len = rd_u32(b, at + hdr::LEN);
-        let st = rd_u32(b, at + hdr::STATUS);
-        let mac = rd_u16(b, at + hdr::MAC) as usize;
-        let net = rd_u16(b, at + hdr::NET) as usize;
+        // The header and the address as one fixed-size array: every field
+        // read below is then in bounds by construction.
+        let h: &[u8; hdr::HDRLEN] = match at
+            .checked_add(hdr::HDRLEN)
+            .and_then(|e| b.get(at..e))
+            .map(<&[u8; hdr::HDRLEN]>::try_from)
+        {
+            Some(Ok(h)) => h,
+            _ => return Err(err(WalkErrorKind::HeaderOutOfBounds, at)),
+        };
+        let next_offset = rd_u32(h, hdr::NEXT_OFFSET);
+        let snaplen = rd_u32(h, hdr::SNAPLEN);
+        let len = rd_u32(h, hdr::LEN);
+        let st = rd_u32(h, hdr::STATUS);
+        let mac = rd_u16(h, hdr::MAC) as usize;
+        let net = rd_u16(h, hdr::NET) as usize;
         if mac < hdr::HDRLEN || at + mac > b.len() {
             return Err(err(WalkErrorKind::BadMacOffset, at + hdr::MAC));
         }
@@ -541,8 +549,8 @@ impl<'a> Frames<'a> {
         } else {
             None
         };
-        let tci = rd_u32(b, at + hdr::VLAN_TCI);
-        let tpid = rd_u16(b, at + hdr::VLAN_TPID);
+        let tci = rd_u32(h, hdr::VLAN_TCI);
+        let tpid = rd_u16(h, hdr::VLAN_TPID);
         // Older kernels set no VLAN_VALID bit for a tag with TCI 0 and no
         // TPID bit at all; treat a non-zero value as valid, as libpcap does.
         let vlan = (st & status::VLAN_VALID != 0 || tci != 0).then_some(Vlan {
@@ -553,19 +561,19 @@ impl<'a> Frames<'a> {
                 0x8100
             },
         });
-        let sll = at + hdr::SLL;
+        let sll = hdr::SLL;
         let mut addr = [0u8; 8];
-        addr.copy_from_slice(&b[sll + 12..sll + 20]);
+        addr.copy_from_slice(&h[sll + 12..sll + 20]);
         let sll = SllInfo {
-            protocol: u16::from_be_bytes([b[sll + 2], b[sll + 3]]),
-            ifindex: rd_u32(b, sll + 4) as i32,
-            hatype: rd_u16(b, sll + 8),
-            pkttype: PacketType::from_raw(b[sll + 10]),
-            halen: b[sll + 11],
+            protocol: u16::from_be_bytes([h[sll + 2], h[sll + 3]]),
+            ifindex: rd_u32(h, sll + 4) as i32,
+            hatype: rd_u16(h, sll + 8),
+            pkttype: PacketType::from_raw(h[sll + 10]),
+            halen: h[sll + 11],
             addr,
         };
-        let sec = u64::from(rd_u32(b, at + hdr::SEC));
-        let nsec = u64::from(rd_u32(b, at + hdr::NSEC));
+        let sec = u64::from(rd_u32(h, hdr::SEC));
+        let nsec = u64::from(rd_u32(h, hdr::NSEC));
         Ok((
             RingFrame {
                 data: &b[start..end],
@@ -575,7 +583,7 @@ impl<'a> Frames<'a> {
                 net_offset: (net - mac) as u16,
                 vlan,
                 status: st,
-                rxhash: rd_u32(b, at + hdr::RXHASH),
+                rxhash: rd_u32(h, hdr::RXHASH),
                 sll,
                 vnet,
             },

@@ -108,6 +108,10 @@ pub struct CaptureArgs {
     /// No "listening on" line, no status line.
     #[arg(short = 'q')]
     pub quiet: bool,
+    /// Frames shorter than this many bytes are copied next to their record
+    /// header instead of being written straight from the ring (tuning).
+    #[arg(long, value_name = "BYTES", hide = true)]
+    pub copy_break: Option<usize>,
     /// How frames are printed without -w.
     #[command(flatten)]
     pub display: DisplayArgs,
@@ -239,7 +243,10 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<()> {
                 None => Format::from_path(path).unwrap_or(Format::PcapNg),
             };
             let fopts = FileOptions { format, rotation };
-            let sink = FileSink::create(path, &fopts, &engine.interface_blocks())?;
+            let mut sink = FileSink::create(path, &fopts, &engine.interface_blocks())?;
+            if let Some(b) = args.copy_break {
+                sink.set_copy_break(b);
+            }
             announce(&engine, quiet);
             let running = engine.start(sink, args.count)?;
             let name = path.display().to_string();
