@@ -33,8 +33,9 @@ pub fn codegen(ir: &Ir) -> Vec<Insn> {
     let mut has_tramp: std::collections::HashSet<(BlockId, BlockId)> = Default::default();
     loop {
         let pos = positions(&ir, &items);
-        // The first branch whose target is too far gets trampolines.
-        let mut fix = None;
+        // Every branch whose target is too far gets trampolines (placed
+        // right after it); positions move, so repeat until none is left.
+        let mut fixes = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let Item::Block(b) = *item else { continue };
             if let Term::Branch { jt, jf, .. } = ir.blocks[b].term {
@@ -43,21 +44,24 @@ pub fn codegen(ir: &Ir) -> Vec<Insn> {
                     pos.block_start[t] - (at + 1) > 255 && !has_tramp.contains(&(b, t))
                 };
                 if far(jt) || far(jf) {
-                    fix = Some((i, b, far(jt).then_some(jt), far(jf).then_some(jf)));
-                    break;
+                    fixes.push((i, b, far(jt).then_some(jt), far(jf).then_some(jf)));
                 }
             }
         }
-        let Some((i, b, t, f)) = fix else { break };
-        // New trampolines go after the ones the branch already has.
-        let mut at = i + 1;
-        while matches!(items.get(at), Some(Item::Trampoline(_))) {
-            at += 1;
+        if fixes.is_empty() {
+            break;
         }
-        for target in [t, f].into_iter().flatten() {
-            if has_tramp.insert((b, target)) {
-                items.insert(at, Item::Trampoline(target));
+        for (i, b, t, f) in fixes.into_iter().rev() {
+            // New trampolines go after the ones the branch already has.
+            let mut at = i + 1;
+            while matches!(items.get(at), Some(Item::Trampoline(_))) {
                 at += 1;
+            }
+            for target in [t, f].into_iter().flatten() {
+                if has_tramp.insert((b, target)) {
+                    items.insert(at, Item::Trampoline(target));
+                    at += 1;
+                }
             }
         }
     }

@@ -204,6 +204,26 @@ pub fn compile_insns(
             ));
         }
     }
+    // Every statement, branch and return is an instruction (only jumps to
+    // the next block are free): past the kernel's limit, stop here.
+    let order = ir.topo_order().unwrap_or_default();
+    let least: usize = order
+        .iter()
+        .map(|b| {
+            let blk = &ir.blocks[*b];
+            blk.stmts.len() + usize::from(!matches!(blk.term, ir::Term::Goto(_)))
+        })
+        .sum();
+    if least > sluice_bpf::insn::MAXINSNS {
+        return Err(CompileError::new(
+            ErrorKind::Limit,
+            0..expr.len(),
+            format!(
+                "the program needs at least {least} instructions, more than the {} the kernel accepts",
+                sluice_bpf::insn::MAXINSNS
+            ),
+        ));
+    }
     Ok(codegen::codegen(&ir))
 }
 

@@ -37,22 +37,55 @@ pub(super) fn run(ir: &mut Ir) -> bool {
     }
     let mut touched = vec![false; n];
     let mut changed = false;
-    for &p in &order {
-        if touched[p] {
+    for &p0 in &order {
+        if touched[p0] {
             continue;
         }
         for slot in 0..2 {
-            let q1 = match (ir.blocks[p].term, slot) {
+            let q1 = match (ir.blocks[p0].term, slot) {
                 (Term::Branch { jt, .. }, 0) => jt,
                 (Term::Branch { jf, .. }, 1) => jf,
                 (Term::Goto(t), 0) => t,
                 _ => continue,
             };
-            if let Some(plan) = plan(ir, &mut an, &preds, &touched, p, q1) {
-                apply(ir, p, slot, q1, plan, &mut touched);
+            let Some(first) = plan(ir, &mut an, &preds, &touched, p0, q1) else {
+                continue;
+            };
+            // Hoist the first test, then keep hoisting the following ones
+            // of the chain above the same Q.
+            let mut p = p0;
+            let mut slot = slot;
+            let mut next = Some(first);
+            while let Some(pl) = next {
+                let r2 = apply(ir, p, slot, q1, &pl);
                 changed = true;
-                break;
+                // The new test block leaves the state as P left it.
+                let (e, l, a) = (an.exit[p], an.len_out[p], an.avail_out[p].clone());
+                while an.exit.len() < ir.blocks.len() {
+                    an.exit.push(e);
+                    an.len_out.push(l);
+                    an.avail_out.push(a.clone());
+                    an.live_in.push(u32::MAX);
+                    an.facts_out.push(Vec::new());
+                }
+                touched.resize(ir.blocks.len(), false);
+                for b in [p, pl.r] {
+                    touched[b] = true;
+                }
+                p = r2;
+                slot = 1;
+                next = plan(ir, &mut an, &preds, &touched, p, q1);
             }
+            // The rest of the chain waits for a fresh analysis.
+            let mut b = q1;
+            for _ in 0..100_000 {
+                touched[b] = true;
+                let Term::Branch { jf, .. } = ir.blocks[b].term else {
+                    break;
+                };
+                b = jf;
+            }
+            break;
         }
     }
     changed
@@ -87,14 +120,17 @@ fn plan(
     else {
         return None;
     };
-    if !matches!(ir.blocks[t].term, Term::Ret(_)) || preds[q1] != 1 || touched[q1] {
+    if !matches!(ir.blocks[t].term, Term::Ret(_))
+        || preds.get(q1) != Some(&1)
+        || touched.get(q1) != Some(&false)
+    {
         return None;
     }
     let mut qm = q1;
     let mut chain = 0;
     loop {
         let r = next;
-        if touched[r] || r == t {
+        if touched.get(r) != Some(&false) || r == t {
             return None;
         }
         let rb = &ir.blocks[r];
@@ -133,8 +169,10 @@ fn plan(
             }
             return None;
         }
-        // Otherwise R may extend the Q chain: no statements, one way in.
-        if !rb.stmts.is_empty() || preds[r] != 1 || chain >= 64 {
+        // Otherwise R may extend the Q chain: statements that change
+        // nothing (a reload of the value in hand), one way in.
+        let noop = ok && st == an.exit[qm];
+        if !noop || preds.get(r) != Some(&1) || chain >= 4096 {
             return None;
         }
         chain += 1;
@@ -143,12 +181,12 @@ fn plan(
     }
 }
 
-fn apply(ir: &mut Ir, p: BlockId, slot: usize, q1: BlockId, plan: Plan, touched: &mut [bool]) {
+fn apply(ir: &mut Ir, p: BlockId, slot: usize, q1: BlockId, plan: &Plan) -> BlockId {
     let Term::Branch {
         cond, src, jf: rf, ..
     } = ir.blocks[plan.r].term
     else {
-        return;
+        return p;
     };
     // A rejecting target needs no guard: a load that fails rejects too.
     let guard = if ir.blocks[plan.t].term == Term::Ret(0) || ir.blocks[q1].stmts.is_empty() {
@@ -184,15 +222,5 @@ fn apply(ir: &mut Ir, p: BlockId, slot: usize, q1: BlockId, plan: Plan, touched:
     if let Term::Branch { jf, .. } = &mut ir.blocks[plan.qm].term {
         *jf = rf;
     }
-    for b in [p, q1, plan.qm, plan.r] {
-        touched[b] = true;
-    }
-    let mut b = q1;
-    while b != plan.qm {
-        let Term::Branch { jf, .. } = ir.blocks[b].term else {
-            break;
-        };
-        b = jf;
-        touched[b] = true;
-    }
+    r2
 }
