@@ -215,6 +215,11 @@ impl Names {
     /// A service's port and the protocols it is registered for (libpcap's
     /// `pcap_nametoport`: TCP first; the same number for UDP makes it both).
     pub fn port(&self, name: &str) -> Option<(u16, PortProto)> {
+        // A numeric service is its own port for every protocol (as
+        // getaddrinfo has it); it can appear inside a range like `ssh-513`.
+        if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
+            return name.parse::<u16>().ok().map(|p| (p, PortProto::Any));
+        }
         let tcp = self.service(name, "tcp");
         let udp = self.service(name, "udp");
         match (tcp, udp) {
@@ -281,6 +286,8 @@ mod tests {
         assert_eq!(n.port_range("1-1024"), Some((1, 1024, PortProto::Any)));
         assert_eq!(n.port_range("ssh-http"), Some((22, 80, PortProto::Any)));
         assert_eq!(n.port_range("ssh"), None);
+        assert_eq!(n.port_range("ssh-513"), Some((22, 513, PortProto::Any)));
+        assert_eq!(n.port_range("80-http"), Some((80, 80, PortProto::Any)));
         assert_eq!(n.protocol("TCP"), Some(6));
         assert_eq!(n.network("loopback"), Some(0x7f00_0000));
         assert_eq!(n.network("ten"), Some(10));

@@ -30,6 +30,7 @@ pub(super) fn run(ir: &mut Ir) -> bool {
     let n = ir.blocks.len();
     let order = an.order.clone();
     let mut preds = vec![0usize; n];
+    // (updated as the pass rewrites edges)
     for &b in &order {
         for s in ir.blocks[b].term.succs() {
             preds[s] += 1;
@@ -59,6 +60,13 @@ pub(super) fn run(ir: &mut Ir) -> bool {
             while let Some(pl) = next {
                 let r2 = apply(ir, p, slot, q1, &pl);
                 changed = true;
+                // Keep the counts of ways in right: Qm now jumps past R to
+                // R's false target, and R may still be entered elsewhere.
+                preds.resize(ir.blocks.len(), 1);
+                if let Term::Branch { jf: rf, .. } = ir.blocks[pl.r].term {
+                    preds[rf] += 1;
+                }
+                preds[pl.r] = preds[pl.r].saturating_sub(1);
                 // The new test block leaves the state as P left it.
                 let (e, l, a) = (an.exit[p], an.len_out[p], an.avail_out[p].clone());
                 while an.exit.len() < ir.blocks.len() {
