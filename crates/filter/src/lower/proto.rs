@@ -214,34 +214,33 @@ impl Lower<'_> {
         // Built from the last iteration back to the first.
         let mut next = fin; // where iteration i+1 starts
         for _ in 0..PROTOCHAIN_DEPTH {
+            // After AH: A = its next header, X = (its length + 2) * 4, as
+            // libpcap computes them (the length is read first here; a packet
+            // too short for either byte is rejected either way).
             let ah_adv = self.block(
                 vec![
-                    Stmt::Txa,
-                    Stmt::LdInd(Size::B, base),
-                    Stmt::St(reg2),
-                    Stmt::Txa,
-                    Stmt::Alu(AluOp::Add, Src::K(1)),
-                    Stmt::Tax,
-                    Stmt::LdInd(Size::B, base),
+                    Stmt::LdInd(Size::B, base + 1),
                     Stmt::Alu(AluOp::Add, Src::K(2)),
                     Stmt::Alu(AluOp::Mul, Src::K(4)),
-                    Stmt::Tax,
-                    Stmt::LdMem(reg2),
+                    Stmt::St(reg2),
+                    Stmt::LdInd(Size::B, base),
+                    Stmt::LdxMem(reg2),
                 ],
                 Term::Goto(next),
             );
             let ah = br(self, vec![], 51, ah_adv, fin);
             let after_none = if v6 {
+                // Past an extension header: X += (its length + 1) * 8, A =
+                // its next header.
                 let adv = self.block(
                     vec![
-                        Stmt::LdInd(Size::B, base),
-                        Stmt::St(reg2),
                         Stmt::LdInd(Size::B, base + 1),
                         Stmt::Alu(AluOp::Add, Src::K(1)),
                         Stmt::Alu(AluOp::Mul, Src::K(8)),
                         Stmt::Alu(AluOp::Add, Src::X),
-                        Stmt::Tax,
-                        Stmt::LdMem(reg2),
+                        Stmt::St(reg2),
+                        Stmt::LdInd(Size::B, base),
+                        Stmt::LdxMem(reg2),
                     ],
                     Term::Goto(next),
                 );
