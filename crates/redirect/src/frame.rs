@@ -119,8 +119,8 @@ impl<'a> FrameMut<'a> {
     /// True once the bytes or the length may have changed: after
     /// [`FrameMut::data_mut`], [`FrameMut::set_len`] or
     /// [`FrameMut::replace`] (whether or not a byte really changed). An
-    /// engine that must send changed bytes back (host mode) compares only
-    /// such frames with the original.
+    /// engine that must send changed bytes back (host mode) sends them for
+    /// such frames only.
     pub fn is_modified(&self) -> bool {
         self.touched
     }

@@ -29,6 +29,7 @@ pub mod checksum;
 pub mod counters;
 pub mod frame;
 pub mod handler;
+pub mod host;
 pub mod samples;
 pub mod timer;
 pub mod wire;

@@ -22,6 +22,8 @@
 //!   drop, leftovers removed by [`rules::cleanup`].
 //! - [`inject::Injector`] — raw IPv4/IPv6 sockets with a mark the rules
 //!   skip.
+//! - [`link::LinkWatch`] — notice when the interface a selection is
+//!   restricted to is deleted.
 //!
 //! # Privileges
 //!
@@ -42,6 +44,7 @@
 //! through the bounds-checked parser in [`msg`].
 
 pub mod inject;
+pub mod link;
 pub mod log;
 pub mod msg;
 pub mod queue;
@@ -51,9 +54,10 @@ pub mod stats;
 mod sys;
 
 pub use inject::{InjectError, Injector};
+pub use link::{LinkState, LinkWatch};
 pub use log::{Log, LogConfig, LogStats};
 pub use msg::{Event, LogPacket, MsgError, MsgErrorKind, QueuePacket};
 pub use queue::{NfVerdict, Queue, QueueConfig, QueueStats};
 pub use rules::{Action, Backend, Directions, RuleCounters, RuleSpec, Rules};
-pub use socket::{NetlinkSocket, RecvBatch};
+pub use socket::{NetlinkSocket, RecvBatch, wait_readable};
 pub use stats::ProcQueue;

@@ -161,6 +161,40 @@ impl AsFd for NetlinkSocket {
     }
 }
 
+/// Waits until one of `fds` (at most 32) has something to read, or
+/// `timeout` passes (nanosecond precision; `None` waits for ever). Returns
+/// a bit mask: bit `i` set when `fds[i]` is readable (or has an error or
+/// hang-up to report); 0 on timeout or an interrupted wait.
+pub fn wait_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> Result<u32> {
+    if fds.len() > 32 {
+        return Err(Error::new(
+            ErrorKind::InvalidConfig,
+            "waiting on more than 32 descriptors",
+        ));
+    }
+    let mut pfds = [libc::pollfd {
+        fd: -1,
+        events: 0,
+        revents: 0,
+    }; 32];
+    for (p, fd) in pfds.iter_mut().zip(fds) {
+        p.fd = std::os::fd::AsRawFd::as_raw_fd(fd);
+        p.events = libc::POLLIN;
+    }
+    let n = nsys::ppoll(&mut pfds[..fds.len()], timeout)
+        .map_err(|e| Error::io("waiting for packets", e))?;
+    if n == 0 {
+        return Ok(0);
+    }
+    let mut mask = 0;
+    for (i, p) in pfds[..fds.len()].iter().enumerate() {
+        if p.revents != 0 {
+            mask |= 1 << i;
+        }
+    }
+    Ok(mask)
+}
+
 /// Buffers for one batched receive: `slots` messages of at most
 /// `slot_len` bytes each, in one allocation.
 #[derive(Debug)]
@@ -197,6 +231,22 @@ impl RecvBatch {
     /// True when the last receive got nothing.
     pub fn is_empty(&self) -> bool {
         self.count == 0
+    }
+
+    /// The length of one slot.
+    pub fn slot_len(&self) -> usize {
+        self.slot_len
+    }
+
+    /// The whole slot of message `i` (its bytes, then what earlier
+    /// receives or the caller left there), to change in place: a caller
+    /// may lend a packet where it lies, with the rest of the slot as room.
+    pub fn slot_mut(&mut self, i: usize) -> Option<&mut [u8]> {
+        if i >= self.count {
+            return None;
+        }
+        let start = i * self.slot_len;
+        self.buf.get_mut(start..start + self.slot_len)
     }
 
     /// The bytes of message `i` and whether the kernel had to cut it

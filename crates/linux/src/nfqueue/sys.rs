@@ -331,3 +331,32 @@ pub fn connect(fd: BorrowedFd<'_>, addr: SocketAddr) -> io::Result<()> {
     })?;
     Ok(())
 }
+
+/// `ppoll(fds, timeout, NULL)`: like `poll` with a nanosecond timeout
+/// (`None` waits for ever). An interrupted wait returns `Ok(0)` so that
+/// the caller looks at its flags.
+pub fn ppoll(fds: &mut [libc::pollfd], timeout: Option<std::time::Duration>) -> io::Result<usize> {
+    let ts = timeout.map(|d| libc::timespec {
+        tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
+        tv_nsec: libc::c_long::from(d.subsec_nanos() as i32),
+    });
+    let tsp = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: the pointer and count describe `fds`, writable for the call;
+    // `tsp` is null or points at a local timespec alive for the call; no
+    // signal mask is passed.
+    let r = unsafe {
+        libc::ppoll(
+            fds.as_mut_ptr(),
+            fds.len() as libc::nfds_t,
+            tsp,
+            std::ptr::null(),
+        )
+    };
+    match cvt(r) {
+        Ok(n) => Ok(n as usize),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
+        Err(e) => Err(e),
+    }
+}
