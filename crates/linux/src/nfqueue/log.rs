@@ -131,12 +131,13 @@ impl Log {
         })
     }
 
-    /// A receive batch sized for this group's datagrams.
+    /// A receive batch sized for this group's datagrams. The kernel
+    /// allocates a batch of `nlbufsiz` (or of one copy, when larger) and
+    /// may fill all of the allocation, which the allocator rounds up to
+    /// the next power of two: a datagram can reach twice `nlbufsiz`.
     pub fn new_batch(&self) -> RecvBatch {
-        RecvBatch::new(
-            self.cfg.batch,
-            self.cfg.nlbufsiz.max(0x1_0000) as usize + 4096,
-        )
+        let most = 2 * self.cfg.nlbufsiz.max(0x1_0000) as usize;
+        RecvBatch::new(self.cfg.batch, most + 0x1_0000 + 4096)
     }
 
     /// Receives what is waiting (without blocking): the number of
