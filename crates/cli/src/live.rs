@@ -37,6 +37,13 @@ impl Stopper {
         self.signals.total() > 0
     }
 
+    /// Waits up to `timeout` for a signal, or for anything else that
+    /// triggers the interrupt (a capture ending by itself); true if it was
+    /// triggered.
+    pub fn wait(&self, timeout: Duration) -> bool {
+        self.signals.interrupt().wait(timeout)
+    }
+
     /// Whether SIGINT came twice: the user wants out at once.
     pub fn insisted(&self) -> bool {
         self.signals.count(Signal::Int) >= 2
@@ -59,6 +66,11 @@ impl StatusLine {
             drawn: false,
             last: None,
         }
+    }
+
+    /// Whether the line is shown at all.
+    pub fn shown(&self) -> bool {
+        self.on
     }
 
     /// Whether it is time to redraw (every half second).

@@ -42,6 +42,18 @@ impl Interrupt {
         matches!(sys::poll(&mut fds, 0), Ok(n) if n > 0)
     }
 
+    /// Waits up to `timeout` for a trigger (without clearing it); true if
+    /// triggered.
+    pub fn wait(&self, timeout: std::time::Duration) -> bool {
+        let mut fds = [libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        let ms = timeout.as_millis().min(i32::MAX as u128) as libc::c_int;
+        matches!(sys::poll(&mut fds, ms), Ok(n) if n > 0)
+    }
+
     pub(crate) fn raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }
@@ -67,5 +79,10 @@ mod tests {
         assert_eq!(i.clear(), 2);
         assert!(!i.is_triggered());
         assert_eq!(i.clear(), 0);
+        let t = std::time::Instant::now();
+        assert!(!i.wait(std::time::Duration::from_millis(20)));
+        assert!(t.elapsed() >= std::time::Duration::from_millis(19));
+        i.trigger();
+        assert!(i.wait(std::time::Duration::from_secs(10)));
     }
 }

@@ -314,11 +314,7 @@ fn watch<S: Sink + 'static>(
     status: bool,
 ) -> anyhow::Result<(Report, Option<sluice_capture::Error>, S)> {
     let mut line = StatusLine::new(status);
-    while !running.is_finished() {
-        if stopper.insisted() {
-            line.clear();
-            anyhow::bail!("interrupted twice: exiting without closing the output");
-        }
+    let draw = |line: &mut StatusLine| {
         if line.due() {
             let s = running.snapshot();
             let secs = s.elapsed.as_secs_f64().max(1e-3);
@@ -330,6 +326,24 @@ fn watch<S: Sink + 'static>(
                 si(s.frames as f64 / secs)
             ));
         }
+    };
+    // Until something triggers the interrupt (a signal, the readers ending
+    // by themselves), sleep on it, waking only for the status line.
+    let redraw = if line.shown() {
+        Duration::from_millis(500)
+    } else {
+        Duration::from_secs(3600)
+    };
+    while !running.is_finished() && !stopper.wait(redraw) {
+        draw(&mut line);
+    }
+    // Then the readers empty their rings; watch for a second SIGINT.
+    while !running.is_finished() {
+        if stopper.insisted() {
+            line.clear();
+            anyhow::bail!("interrupted twice: exiting without closing the output");
+        }
+        draw(&mut line);
         std::thread::sleep(Duration::from_millis(20));
     }
     line.clear();

@@ -109,6 +109,11 @@ pub struct GenArgs {
     /// Stop after this long (1s, 500ms, 2m).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub seconds: Option<Duration>,
+    /// Send from N threads (one socket each), like trafgen's -P: thread k
+    /// uses source port PORT+k, so each thread's frames are one flow with
+    /// its own sequence numbers; --count and --pps are shared out.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub threads: u16,
     /// How frames are handed to the kernel.
     #[command(flatten)]
     pub tx: TxArgs,
@@ -122,30 +127,74 @@ pub fn run(args: GenArgs) -> anyhow::Result<()> {
         Some(m) => parse_mac(m).map_err(usage)?,
         None => Interface::by_name(&args.interface)?.hwaddr,
     };
-    let frames = UdpFrames::new(
-        &UdpFlow {
-            src_mac,
-            dst_mac,
-            src,
-            dst,
-        },
-        args.size,
-    )
-    .map_err(|e| usage(e.to_string()))?;
+    if args.threads == 0 || args.threads > 64 {
+        return Err(usage("--threads takes 1 to 64"));
+    }
+    let n = u64::from(args.threads);
+    let mut flows = Vec::new();
+    for k in 0..args.threads {
+        let mut src = src;
+        src.set_port(src.port().wrapping_add(k));
+        let frames = UdpFrames::new(
+            &UdpFlow {
+                src_mac,
+                dst_mac,
+                src,
+                dst,
+            },
+            args.size,
+        )
+        .map_err(|e| usage(e.to_string()))?;
+        flows.push(frames);
+    }
     let pace = match args.pps {
-        Some(p) => Pace::Pps(p),
+        Some(p) => Pace::Pps(p / n as f64),
         None => Pace::Top,
     };
     pace.validate().map_err(usage)?;
     let stopper = Stopper::install()?;
     let mut cfg = TxConfig::new(args.interface.clone());
     args.tx.apply_with(&mut cfg, true);
-    let mut tx = TxSocket::open(&cfg)?;
-    let mut opts = GenerateOptions::new(args.count);
-    opts.duration = args.seconds;
-    opts.pace = pace;
-    opts.batch = args.tx.batch;
-    let totals = generate(&frames, &mut tx, &opts, &|| stopper.stopped())?;
+    let mut sockets = Vec::new();
+    for _ in 0..n {
+        sockets.push(TxSocket::open(&cfg)?);
+    }
+    let results: Vec<anyhow::Result<SendTotals>> = std::thread::scope(|s| {
+        let handles: Vec<_> = flows
+            .iter()
+            .zip(sockets.iter_mut())
+            .enumerate()
+            .map(|(k, (frames, tx))| {
+                let mut opts = GenerateOptions::new(args.count.map(|c| {
+                    // Shares of the count: the first threads take the rest.
+                    c / n + u64::from((k as u64) < c % n)
+                }));
+                opts.duration = args.seconds;
+                opts.pace = pace;
+                opts.batch = args.tx.batch;
+                let stopper = &stopper;
+                s.spawn(move || -> anyhow::Result<SendTotals> {
+                    Ok(generate(frames, tx, &opts, &|| stopper.stopped())?)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a sender thread panicked")))
+            })
+            .collect()
+    });
+    let mut totals = SendTotals::default();
+    for r in results {
+        let t = r?;
+        totals.sent += t.sent;
+        totals.bytes += t.bytes;
+        totals.failed += t.failed;
+        totals.retries += t.retries;
+        totals.elapsed = totals.elapsed.max(t.elapsed);
+    }
     report(&totals, &args.interface, false);
     Ok(())
 }
