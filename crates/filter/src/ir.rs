@@ -144,25 +144,25 @@ pub enum Src {
 pub enum Stmt {
     /// A = k.
     LdImm(u32),
-    /// A = P[k : size].
+    /// A = `P[k : size]`.
     LdAbs(Size, u32),
-    /// A = P[X + k : size].
+    /// A = `P[X + k : size]`.
     LdInd(Size, u32),
-    /// A = M[k].
+    /// A = `M[k]`.
     LdMem(u32),
     /// A = wire length.
     LdLen,
     /// X = k.
     LdxImm(u32),
-    /// X = M[k].
+    /// X = `M[k]`.
     LdxMem(u32),
     /// X = wire length.
     LdxLen,
-    /// X = 4 * (P[k] & 0xf).
+    /// X = 4 * (`P[k]` & 0xf).
     LdxMsh(u32),
-    /// M[k] = A.
+    /// `M[k]` = A.
     St(u32),
-    /// M[k] = X.
+    /// `M[k]` = X.
     Stx(u32),
     /// A = A op src.
     Alu(AluOp, Src),

@@ -10,7 +10,7 @@
 //! freed in the same order (an expression that needs more than 16 at once
 //! is refused, as libpcap refuses it).
 //!
-//! A boolean result under construction is a [`Frag`]: an entry block and
+//! A boolean result under construction is a `Frag`: an entry block and
 //! two lists of open exits (taken when the sub-expression is true or
 //! false). `and`, `or` and `not` wire exits to entries; at the end the true
 //! exits return the snapshot length and the false exits return 0.

@@ -1,7 +1,7 @@
 //! The optimiser: semantics-preserving passes over the [`Ir`].
 //!
 //! Each pass lives in its own module and can be switched off alone
-//! ([`Passes`]). They share one analysis ([`Analysis`]), recomputed before
+//! ([`Passes`]). They share one analysis (`Analysis`), recomputed before
 //! each pass:
 //!
 //! - **value numbering**: every value the program computes gets a number,
