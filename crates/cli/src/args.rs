@@ -49,6 +49,9 @@ pub enum Command {
     Gen(GenArgs),
     /// Build, inspect and remove a network-namespace lab.
     Lab(LabArgs),
+    /// Pass the host's own traffic through user space (netfilter queue),
+    /// with counters; --cleanup removes rules a killed run left.
+    Divert(crate::cmd::divert::DivertArgs),
     /// Bridge two interfaces through user space (wire mode pass-through),
     /// with live counters and a summary.
     Bridge(BridgeArgs),

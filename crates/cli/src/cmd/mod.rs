@@ -4,6 +4,7 @@ pub mod bridge;
 pub mod capture;
 pub mod compile;
 pub mod convert;
+pub mod divert;
 pub mod debug;
 pub mod docs;
 pub mod expr;
