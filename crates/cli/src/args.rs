@@ -55,6 +55,12 @@ pub enum Command {
     /// Bridge two interfaces through user space (wire mode pass-through),
     /// with live counters and a summary.
     Bridge(BridgeArgs),
+    /// Carry selected frames over UDP to a peer sluice that puts them back on its path.
+    Tunnel(crate::cmd::tunnel::TunnelArgs),
+    /// Emulate a WAN between two interfaces: delay, jitter, loss, duplication, reordering, corruption, rate.
+    Impair(crate::cmd::impair::ImpairArgs),
+    /// A node that does not exist answers ARP and ping for an address (wire mode).
+    Echo(crate::cmd::echo::EchoArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish,
     /// powershell) generated from these flags.
     #[command(hide = true)]

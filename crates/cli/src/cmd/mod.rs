@@ -1,6 +1,9 @@
 //! One module per subcommand, plus what several of them share.
 
 pub mod bridge;
+pub mod tunnel;
+pub mod impair;
+pub mod echo;
 pub mod capture;
 pub mod compile;
 pub mod convert;
