@@ -15,6 +15,9 @@
 //! - [`tx::TxSocket`] — sending whole frames with `sendmmsg` or a TX ring.
 //! - [`frames`] — fast UDP frame templates for generators and tests.
 //! - [`caps::Capabilities`], [`privs`], [`signals`], [`iface`], [`lab`].
+//! - [`nfqueue`] — host mode: our netfilter-queue and NFLOG client over
+//!   netlink (pure, fuzzed message parser), the iptables/nft rules with
+//!   the filter in the `bpf` match, raw-socket injection with a mark.
 //!
 //! # Privileges
 //!
@@ -25,6 +28,8 @@
 //! | hardware timestamps (`SIOCSHWTSTAMP`) | `CAP_NET_ADMIN` |
 //! | the lab (namespaces, veth, sysctl, ethtool) | root (`CAP_SYS_ADMIN` + `CAP_NET_ADMIN`) |
 //! | reading frames, statistics, changing the filter of an open socket | nothing more |
+//! | binding a netfilter queue or NFLOG group, installing rules, `SO_MARK` | `CAP_NET_ADMIN` |
+//! | injecting IP packets (raw sockets) | `CAP_NET_RAW` |
 //!
 //! A missing `CAP_NET_RAW` is reported as [`ErrorKind::Permission`] with the
 //! message "capture on eth0 needs CAP_NET_RAW: run as root or grant it with

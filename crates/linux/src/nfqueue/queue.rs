@@ -23,7 +23,7 @@
 //! Ids are consecutive per queue. A gap in the ids the socket sees is a
 //! packet that got an id but could not be delivered (the socket's buffer
 //! was full): with fail-open the kernel accepted it without us, otherwise
-//! it dropped it (`user_dropped` in [`stats`](super::stats)). The gaps are
+//! it dropped it (`user_dropped` in [`super::stats`]). The gaps are
 //! counted in [`QueueStats::id_gaps`]. `NETLINK_NO_ENOBUFS` is set, so an
 //! overrun is never a fatal `ENOBUFS`.
 

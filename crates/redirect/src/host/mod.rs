@@ -25,7 +25,11 @@
 //!
 //! # Frames and verdicts
 //!
-//! A frame is the packet from its IP header ([`LinkType::RAW`]); its side
+//! A frame is the packet from its IP header ([`LinkType::RAW`]), lent to
+//! the handler where the kernel wrote it (in its receive slot: no copy);
+//! it may grow by [`engine::GROW_ROOM`] bytes in place (zeroed before
+//! lending), up to the 65531 bytes one verdict carries — a handler that
+//! needs more steals the frame and injects a new one. Its side
 //! is [`Side::Upper`] for what the host sends (OUTPUT), [`Side::Lower`]
 //! for what it receives (INPUT); a forwarded packet is `Upper` when it came
 //! in on one of [`HostConfig::forward_upper`] (the inside of a router),
@@ -37,7 +41,9 @@
 //! does not say the segment size: `gso_size` is 0).
 //!
 //! - [`Verdict::Pass`](crate::Verdict) → `NF_ACCEPT`. A frame the
-//!   handler changed (bytes or length) goes back with its new bytes;
+//!   handler may have changed ([`FrameMut::is_modified`](crate::FrameMut::is_modified):
+//!   it asked for the bytes mutably or set the length) goes back with its
+//!   bytes;
 //!   since the kernel then treats its checksum as complete, a checksum
 //!   still marked partial is completed first (over the bytes as the
 //!   handler left them — a handler that wants a wrong checksum clears
