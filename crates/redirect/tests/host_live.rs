@@ -529,3 +529,103 @@ fn a_deleted_interface_stops_with_a_clear_error() {
     assert!(started.elapsed() < Duration::from_secs(15));
     assert_no_rules(&lab);
 }
+
+/// The rtt values (ms) of ping's output lines.
+fn rtts(out: &str) -> Vec<f64> {
+    out.lines()
+        .filter_map(|l| l.split("time=").nth(1))
+        .filter_map(|t| t.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn the_echo_sample_answers_in_host_mode() {
+    use sluice_redirect::samples::{Echo, EchoConfig};
+    let lab = lab();
+    let x = lab.subnet();
+    let ghost4 = std::net::Ipv4Addr::new(10, 77, x, 99);
+    let ghost6: std::net::Ipv6Addr = format!("fd77:{x:x}::99").parse().unwrap();
+    let mut cfg = HostConfig::new();
+    cfg.queue = 107;
+    cfg.directions.input = false;
+    cfg.filter = Some("icmp or icmp6".into());
+    let echo = Echo::new(EchoConfig::new(Some(ghost4), Some(ghost6)));
+    let (summary, echo, (p4, p6)) = with_divert(&lab, cfg, echo, |_| {
+        let p4 = lab
+            .exec_unchecked(
+                Ns::Host,
+                &[
+                    "ping",
+                    "-c",
+                    "3",
+                    "-i",
+                    "0.2",
+                    "-W",
+                    "2",
+                    &ghost4.to_string(),
+                ],
+            )
+            .unwrap();
+        let p6 = lab
+            .exec_unchecked(
+                Ns::Host,
+                &[
+                    "ping",
+                    "-6",
+                    "-c",
+                    "3",
+                    "-i",
+                    "0.2",
+                    "-W",
+                    "2",
+                    &ghost6.to_string(),
+                ],
+            )
+            .unwrap();
+        (p4, p6)
+    });
+    let summary = summary.expect("host mode");
+    for p in [&p4, &p6] {
+        let out = String::from_utf8_lossy(&p.stdout);
+        assert!(p.status.success(), "{out}\n{summary}");
+        assert_eq!(rtts(&out).len(), 3, "{out}");
+    }
+    assert_eq!((echo.stats.icmp, echo.stats.icmp6), (3, 3), "{summary}");
+    assert_eq!(summary.counters.injected, 6, "{summary}");
+}
+
+#[test]
+fn the_impair_sample_delays_in_host_mode() {
+    use sluice_redirect::samples::{Direction, Impair, ImpairConfig};
+    let lab = lab();
+    let mut cfg = HostConfig::new();
+    cfg.queue = 108;
+    cfg.filter = Some("icmp".into());
+    let imp = Impair::new(ImpairConfig {
+        delay: Duration::from_millis(50),
+        direction: Direction::Up,
+        ..ImpairConfig::default()
+    })
+    .unwrap();
+    let n4 = lab.net_ip4().to_string();
+    let (summary, _, out) = with_divert(&lab, cfg, imp, |_| {
+        lab.exec_unchecked(Ns::Host, &["ping", "-c", "10", "-i", "0.1", "-W", "2", &n4])
+            .unwrap()
+    });
+    let summary = summary.expect("host mode");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let r = rtts(&text);
+    assert_eq!(r.len(), 10, "{text}\n{summary}");
+    // Never early; late only by scheduling, which on a shared machine
+    // (tests in parallel, other loads) can be several milliseconds: the
+    // bound is loose, the timer's accuracy is for the benchmarks.
+    let mut sorted = r.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    assert!(sorted[0] >= 50.0, "rtt under the 50 ms delay:\n{text}");
+    assert!(
+        median < 80.0,
+        "median rtt {median} ms with a 50 ms delay:\n{text}"
+    );
+    assert_eq!(summary.stats.stolen, 10, "{summary}");
+}
