@@ -326,3 +326,36 @@ fn usage_errors() {
     assert!(err.contains('^'), "{err}");
     assert!(!rules_in_h(&lab).contains("SLUICE"));
 }
+
+#[test]
+fn fail_closed_holds_traffic_until_cleanup() {
+    let lab = lab();
+    let mut child = divert(&lab, &["-q", "--queue", "204", "--fail-closed", "tcp"]);
+    wait_for_rules(&lab, 204, &mut child);
+    let stream = Stream::start(&lab, 6004);
+    assert!(
+        stream
+            .progress(0, 1 << 20, Duration::from_secs(5))
+            .is_some()
+    );
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    // Nobody reads the queue and the rules have no bypass: packets drop.
+    std::thread::sleep(Duration::from_millis(300));
+    let stalled = stream.bytes();
+    assert!(
+        stream
+            .progress(stalled, 1, Duration::from_secs(1))
+            .is_none(),
+        "traffic went on with --fail-closed and no reader"
+    );
+    let out = divert_output(&lab, &["--cleanup", "--queue", "204"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("removed SLUICE-Q204-OUT"));
+    // TCP backs off while dropped: allow its retransmission timer.
+    assert!(
+        stream
+            .progress(stalled, 1 << 20, Duration::from_secs(10))
+            .is_some(),
+        "traffic did not resume after --cleanup"
+    );
+}
