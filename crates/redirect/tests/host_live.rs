@@ -66,7 +66,20 @@ fn with_divert<H, T>(
 where
     H: Handler + Send,
 {
-    let hname = lab.ns_name(Ns::Host);
+    with_divert_in(&lab.ns_name(Ns::Host), cfg, handler, body)
+}
+
+/// [`with_divert`] in the namespace named `hname`.
+fn with_divert_in<H, T>(
+    hname: &str,
+    cfg: HostConfig,
+    handler: H,
+    body: impl FnOnce(&sluice_redirect::host::Plan) -> T,
+) -> (Result<Summary, String>, H, T)
+where
+    H: Handler + Send,
+{
+    let hname = hname.to_owned();
     let (tx, rx) = mpsc::channel();
     std::thread::scope(|s| {
         let worker = s.spawn(move || {
@@ -628,4 +641,155 @@ fn the_impair_sample_delays_in_host_mode() {
         "median rtt {median} ms with a 50 ms delay:\n{text}"
     );
     assert_eq!(summary.stats.stolen, 10, "{summary}");
+}
+
+/// Three namespaces of the test's own, `a — r — b`, with `r` routing
+/// between two /30 networks of 10.77.Z.0/29; removed on drop.
+struct Routed {
+    names: [String; 3],
+    z: u8,
+}
+
+impl Routed {
+    fn up() -> Routed {
+        require_root();
+        let id = std::process::id();
+        let z = 200 + (id % 50) as u8;
+        let names = ["a", "r", "b"].map(|n| format!("slfw{}{n}", id % 100_000));
+        let r = Routed { names, z };
+        let [a, rt, b] = &r.names;
+        let ip = |args: &[&str]| {
+            let out = std::process::Command::new("ip")
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "ip {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        for n in &r.names {
+            ip(&["netns", "add", n]);
+            ip(&["-n", n, "link", "set", "lo", "up"]);
+        }
+        ip(&[
+            "-n", a, "link", "add", "eth0", "type", "veth", "peer", "name", "ra", "netns", rt,
+        ]);
+        ip(&[
+            "-n", b, "link", "add", "eth0", "type", "veth", "peer", "name", "rb", "netns", rt,
+        ]);
+        let zz = z.to_string();
+        let addr = |last: u8| format!("10.77.{zz}.{last}/30");
+        ip(&["-n", a, "addr", "add", &addr(1), "dev", "eth0"]);
+        ip(&["-n", rt, "addr", "add", &addr(2), "dev", "ra"]);
+        ip(&["-n", rt, "addr", "add", &addr(5), "dev", "rb"]);
+        ip(&["-n", b, "addr", "add", &addr(6), "dev", "eth0"]);
+        for (n, d) in [(a, "eth0"), (rt, "ra"), (rt, "rb"), (b, "eth0")] {
+            ip(&["-n", n, "link", "set", d, "up"]);
+        }
+        ip(&[
+            "-n",
+            a,
+            "route",
+            "add",
+            "default",
+            "via",
+            &format!("10.77.{zz}.2"),
+        ]);
+        ip(&[
+            "-n",
+            b,
+            "route",
+            "add",
+            "default",
+            "via",
+            &format!("10.77.{zz}.5"),
+        ]);
+        ip(&[
+            "netns",
+            "exec",
+            rt,
+            "sysctl",
+            "-q",
+            "-w",
+            "net.ipv4.ip_forward=1",
+        ]);
+        r
+    }
+
+    fn ping_a_to_b(&self, count: &str) -> std::process::Output {
+        std::process::Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.names[0],
+                "ping",
+                "-c",
+                count,
+                "-i",
+                "0.2",
+                "-W",
+                "2",
+            ])
+            .arg(format!("10.77.{}.6", self.z))
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Routed {
+    fn drop(&mut self) {
+        for n in &self.names {
+            let _ = std::process::Command::new("ip")
+                .args(["netns", "del", n])
+                .output();
+        }
+    }
+}
+
+/// Records the side of each ICMP packet.
+struct Sides {
+    seen: Vec<(Side, u8)>,
+}
+
+impl Handler for Sides {
+    fn on_frame(&mut self, f: &mut FrameMut<'_>, _ctx: &mut Context<'_>) -> Verdict {
+        if let Some(l) = l4::locate(f.data())
+            && l.protocol == 1
+        {
+            self.seen.push((f.side(), f.data()[l.offset]));
+        }
+        Verdict::Pass
+    }
+}
+
+#[test]
+fn forwarded_packets_take_their_side_from_the_input_interface() {
+    let net = Routed::up();
+    let mut cfg = HostConfig::new();
+    cfg.queue = 109;
+    cfg.directions.input = false;
+    cfg.directions.output = false;
+    cfg.directions.forward = true;
+    cfg.forward_upper = vec!["ra".into()];
+    cfg.filter = Some("icmp".into());
+    let (summary, h, out) = with_divert_in(&net.names[1], cfg, Sides { seen: Vec::new() }, |_| {
+        net.ping_a_to_b("3")
+    });
+    let summary = summary.expect("host mode");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Requests come in on ra (the upper side), replies on rb.
+    let req: Vec<_> = h.seen.iter().filter(|(_, t)| *t == 8).collect();
+    let rep: Vec<_> = h.seen.iter().filter(|(_, t)| *t == 0).collect();
+    assert_eq!(req.len(), 3, "{summary}");
+    assert_eq!(rep.len(), 3, "{summary}");
+    assert!(req.iter().all(|(s, _)| *s == Side::Upper));
+    assert!(rep.iter().all(|(s, _)| *s == Side::Lower));
+    assert_eq!(summary.counters.upper.frames_in, 3);
+    assert_eq!(summary.counters.lower.frames_in, 3);
 }
