@@ -22,9 +22,12 @@ pub struct TunnelArgs {
     /// The peer tunnel's address.
     #[arg(long, value_name = "ADDR:PORT")]
     pub peer: SocketAddr,
-    /// Compress frames with zstd (at this level, 1 to 19).
-    #[arg(long, value_name = "LEVEL", num_args = 0..=1, default_missing_value = "3")]
-    pub zstd: Option<i32>,
+    /// Compress frames with zstd.
+    #[arg(long)]
+    pub zstd: bool,
+    /// zstd level (1 to 19).
+    #[arg(long, default_value_t = 3, requires = "zstd")]
+    pub zstd_level: i32,
     /// Largest piece of a frame per datagram (bytes).
     #[arg(long, default_value_t = 1400)]
     pub chunk: usize,
@@ -36,13 +39,11 @@ pub struct TunnelArgs {
 
 /// Runs `sluice tunnel`.
 pub fn run(args: TunnelArgs) -> anyhow::Result<()> {
-    if let Some(l) = args.zstd
-        && !(1..=19).contains(&l)
-    {
+    if !(1..=19).contains(&args.zstd_level) {
         return Err(usage("--zstd level must be between 1 and 19"));
     }
     let mut c = TunnelConfig::new(args.listen, args.peer);
-    c.zstd = args.zstd;
+    c.zstd = args.zstd.then_some(args.zstd_level);
     c.chunk = args.chunk;
     let t = Tunnel::open(c).with_context(|| format!("opening the tunnel on {}", args.listen))?;
     let stats = t.stats();
@@ -53,7 +54,7 @@ pub fn run(args: TunnelArgs) -> anyhow::Result<()> {
             "tunnel {} ⇄ {}{}; carrying {}",
             args.listen,
             args.peer,
-            if args.zstd.is_some() { " (zstd)" } else { "" },
+            if args.zstd { " (zstd)" } else { "" },
             filter.as_deref().unwrap_or("every frame")
         );
     }
