@@ -793,3 +793,61 @@ fn forwarded_packets_take_their_side_from_the_input_interface() {
     assert_eq!(summary.counters.upper.frames_in, 3);
     assert_eq!(summary.counters.lower.frames_in, 3);
 }
+
+/// Counts what it sees.
+#[derive(Default)]
+struct Count(u64);
+
+impl Handler for Count {
+    fn on_frame(&mut self, _f: &mut FrameMut<'_>, _ctx: &mut Context<'_>) -> Verdict {
+        self.0 += 1;
+        Verdict::Pass
+    }
+}
+
+#[test]
+fn every_rule_tool_works_or_says_why() {
+    use sluice_linux::nfqueue::rules::Backend;
+    let lab = lab();
+    let n4 = lab.net_ip4().to_string();
+    for (i, backend) in Backend::ALL.into_iter().enumerate() {
+        if !backend.available() {
+            continue;
+        }
+        let mut cfg = HostConfig::new();
+        cfg.queue = 110 + i as u16;
+        cfg.filter = Some("icmp".into());
+        cfg.backends = vec![backend];
+        let hname = lab.ns_name(Ns::Host);
+        let opened = in_namespace(&hname, move || {
+            assert_in_lab_namespace();
+            HostRedirector::open(cfg).map(|r| r.plan().backend.clone())
+        })
+        .unwrap();
+        match opened {
+            // Opened and closed again (dropped): now run it for real.
+            Ok(name) => {
+                assert_eq!(name, backend.name());
+                let mut cfg = HostConfig::new();
+                cfg.queue = 120 + i as u16;
+                cfg.filter = Some("icmp".into());
+                cfg.backends = vec![backend];
+                let (summary, count, out) = with_divert(&lab, cfg, Count::default(), |_| {
+                    lab.exec_unchecked(Ns::Host, &["ping", "-c", "2", "-i", "0.2", &n4])
+                        .unwrap()
+                });
+                let summary = summary.expect("host mode");
+                assert!(out.status.success(), "{}: {summary}", backend.name());
+                assert_eq!(count.0, 4, "{}: {summary}", backend.name());
+                assert_eq!(summary.plan.backend, backend.name());
+            }
+            // A kernel without the tool's queue statement (nft here): the
+            // error names the tool and what it said.
+            Err(e) => {
+                let msg = e.to_string();
+                assert!(msg.contains(backend.name()), "{msg}");
+            }
+        }
+        assert_no_rules(&lab);
+    }
+}
