@@ -1055,6 +1055,18 @@ pub fn set_timer_slack(slack: Duration) -> Result<()> {
         .map_err(|e| Error::io("setting the timer slack", e))
 }
 
+/// Moves the calling thread to the real-time `SCHED_FIFO` class at
+/// `priority` (1–99): it then runs as soon as it is woken, ahead of every
+/// ordinary task. Needs CAP_SYS_NICE (root).
+pub fn set_realtime(priority: i32) -> Result<()> {
+    sys::bridge::set_fifo(priority).map_err(|e| {
+        Error::io(
+            format!("switching to SCHED_FIFO priority {priority} (needs CAP_SYS_NICE)"),
+            e,
+        )
+    })
+}
+
 /// `CLOCK_REALTIME` in ns since the epoch (the clock of frame timestamps
 /// and of [`Timer`]).
 pub fn realtime_ns() -> u64 {

@@ -162,3 +162,14 @@ pub fn clock_ns(clock: libc::clockid_t) -> u64 {
         .wrapping_mul(1_000_000_000)
         .wrapping_add(ts.tv_nsec as u64)
 }
+
+/// `sched_setscheduler(0, SCHED_FIFO, priority)` for the calling thread.
+pub fn set_fifo(priority: i32) -> io::Result<()> {
+    let p = libc::sched_param {
+        sched_priority: priority,
+    };
+    // SAFETY: `p` is a valid sched_param alive for the call; pid 0 is the
+    // calling thread.
+    cvt(unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &p) })?;
+    Ok(())
+}

@@ -65,6 +65,14 @@ pub struct WireConfig {
     pub buffer: usize,
     /// Bytes a handler may grow each frame by.
     pub tailroom: usize,
+    /// How long before a timer's deadline the loop wakes, to finish the
+    /// wait on the CPU: wake-ups are late by tens of microseconds or more
+    /// on a busy machine, spinning the last stretch is not.
+    pub timer_lead: Duration,
+    /// Run the loop in the real-time `SCHED_FIFO` class at this priority
+    /// (needs CAP_SYS_NICE): on a loaded machine, wake-ups (frames,
+    /// timers) are then served at once. `None` keeps the thread's class.
+    pub realtime: Option<i32>,
 }
 
 impl WireConfig {
@@ -80,6 +88,8 @@ impl WireConfig {
             max_timers: 1 << 20,
             buffer: 4 << 20,
             tailroom: 256,
+            timer_lead: Duration::from_micros(100),
+            realtime: None,
         }
     }
 }
@@ -170,6 +180,8 @@ pub struct WireRedirector {
     max_timers: usize,
     buffer: usize,
     tailroom: usize,
+    timer_lead: Duration,
+    realtime: Option<i32>,
     counters: Arc<SharedCounters>,
 }
 
@@ -217,6 +229,8 @@ impl WireRedirector {
             max_timers: config.max_timers,
             buffer: config.buffer,
             tailroom: config.tailroom,
+            timer_lead: config.timer_lead,
+            realtime: config.realtime,
             counters,
         })
     }
@@ -249,6 +263,10 @@ impl WireRedirector {
         let started = Instant::now();
         // Timed waits fire on time (the default slack is 50 µs).
         let _ = bridge_io::set_timer_slack(Duration::from_nanos(1));
+        if let Some(p) = self.realtime {
+            bridge_io::set_realtime(p)?;
+        }
+        let lead = u64::try_from(self.timer_lead.as_nanos()).unwrap_or(u64::MAX);
         let mut timer = Timer::new()?;
         let waker = handler.waker();
         let mut poll = PollSet::new();
@@ -306,7 +324,16 @@ impl WireRedirector {
                         continue;
                     }
                     match st.timers.next_deadline() {
-                        Some(dl) => timer.set(dl)?,
+                        Some(dl) => {
+                            // Close to the deadline: finish on the CPU.
+                            if dl <= bridge_io::realtime_ns().saturating_add(lead) {
+                                while !st.timer_due() && !self.bridge.ready() {
+                                    std::hint::spin_loop();
+                                }
+                                continue;
+                            }
+                            timer.set(dl - lead)?
+                        }
                         None => timer.clear()?,
                     }
                     wait = Some(if self.bridge.is_shutting_down() {
