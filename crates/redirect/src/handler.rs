@@ -139,7 +139,7 @@ impl<'a> Context<'a> {
 pub trait Handler {
     /// Decides what happens to a frame. The handler may change its bytes
     /// and length in place (then fix checksums: see `sluice_wire::checksum`
-    /// and the frame's [`Offload`](crate::Offload) state).
+    /// and the frame's [`Offload`] state).
     fn on_frame(&mut self, frame: &mut FrameMut<'_>, ctx: &mut Context<'_>) -> Verdict;
 
     /// A timer set with [`Context::after`] fired.
