@@ -18,7 +18,7 @@ use sluice_wire::LinkType;
 use crate::endian::Endian;
 use crate::error::{Error, ErrorKind};
 use crate::frame::{EpbFlags, Frame, Options};
-use crate::input::{Input, Stream, Whole};
+use crate::input::{Input, MapWindow, Stream};
 use crate::meta::{
     Format, Interface, InterfaceStats, Names, Record, Section, Skipped, Truncation, TsScale,
     block_name,
@@ -46,10 +46,13 @@ pub enum Leniency {
 pub struct ReaderOptions {
     /// Strict or lenient.
     pub leniency: Leniency,
-    /// Map regular files into memory instead of reading them through the
-    /// buffer. Off by default: on the machines measured, buffered reads
-    /// were about twice as fast as faulting in a mapping (see the crate's
-    /// evaluation notes). Files that cannot be mapped are read buffered.
+    /// Read regular files through a window mapped into memory instead of
+    /// copying them into the buffer. On by default: it saves the kernel's
+    /// copy of every byte (see the crate's evaluation notes). Files that
+    /// cannot be mapped (pipes, devices, empty files) are read buffered.
+    /// Another process truncating a file while it is read through a map
+    /// can kill this one with SIGBUS (see the crate docs); turn this off
+    /// where that matters.
     pub mmap: bool,
     /// Initial size of the read buffer.
     pub buffer_size: usize,
@@ -62,7 +65,7 @@ impl Default for ReaderOptions {
     fn default() -> ReaderOptions {
         ReaderOptions {
             leniency: Leniency::Strict,
-            mmap: false,
+            mmap: true,
             buffer_size: 1 << 20,
             max_record: 256 << 20,
         }
@@ -227,11 +230,12 @@ impl Reader {
             return Ok(Reader::from_read(io::stdin(), opts).named("stdin"));
         }
         let name = path.display().to_string();
-        let file = File::open(path).map_err(|e| Error::io(format!("opening {name}"), e))?;
-        if opts.mmap
-            && let Some(map) = map_file(&file)
-        {
-            return Ok(Reader::with_input(Input::Whole(Whole::Mapped(map)), opts).named(&name));
+        let mut file = File::open(path).map_err(|e| Error::io(format!("opening {name}"), e))?;
+        if opts.mmap {
+            match MapWindow::open(file) {
+                Ok(map) => return Ok(Reader::with_input(Input::Mapped(map), opts).named(&name)),
+                Err(f) => file = f,
+            }
         }
         Ok(Reader::from_read(file, opts).named(&name))
     }
@@ -245,7 +249,7 @@ impl Reader {
 
     /// Reads a whole capture held in memory.
     pub fn from_bytes(bytes: impl Into<Vec<u8>>, opts: ReaderOptions) -> Reader {
-        Reader::with_input(Input::Whole(Whole::Owned(bytes.into())), opts)
+        Reader::with_input(Input::Owned(bytes.into()), opts)
     }
 
     fn with_input(input: Input, opts: ReaderOptions) -> Reader {
@@ -303,7 +307,8 @@ impl Reader {
         self.pos
     }
 
-    /// The input's length, when it is held whole in memory.
+    /// The input's length, when it is held in memory or mapped (for a
+    /// mapped file: as last seen; it follows a file that grows).
     pub fn input_len(&self) -> Option<u64> {
         self.input.whole_len()
     }
@@ -313,8 +318,10 @@ impl Reader {
         self.input.whole_len().is_some()
     }
 
-    /// The current size of the read buffer (0 when the input is whole): at
-    /// most the larger of the initial size and the largest record met.
+    /// The current size of the read buffer (0 when the input is held in
+    /// memory): at most the larger of the initial size and the largest
+    /// record met. For a mapped file, the largest window mapped: a few MiB,
+    /// or the largest record met if that is larger.
     pub fn buffer_len(&self) -> usize {
         self.input.buffer_len()
     }
@@ -358,11 +365,35 @@ impl Reader {
     /// The next record in file order: section and interface descriptions,
     /// frames, statistics, names, skipped blocks. `None` at the end; after
     /// an error, `None` until [`Reader::resync_at`].
+    #[inline(always)]
     pub fn next_record(&mut self) -> Option<Result<Record<'_>, Error>> {
         if self.halt != Halt::Running {
             return None;
         }
-        match self.advance() {
+        // pcap past its header: every record is a frame, and this path is
+        // kept small enough to be inlined into the caller's loop.
+        if let Mode::Pcap(p) = self.mode
+            && !self.pending_interface
+        {
+            return match self.next_pcap(p) {
+                Ok(Some(Current::Frame(f))) => {
+                    self.current = Current::Frame(f);
+                    Some(Ok(Record::Frame(self.frame_view(&f))))
+                }
+                other => self.settle(other),
+            };
+        }
+        let step = self.advance();
+        self.settle(step)
+    }
+
+    /// The record for the outcome of a parse step (see `next_record`).
+    #[inline(never)]
+    fn settle(
+        &mut self,
+        step: Result<Option<Current>, Error>,
+    ) -> Option<Result<Record<'_>, Error>> {
+        match step {
             Ok(Some(c)) => {
                 self.current = c;
                 Some(Ok(self.view()))
@@ -381,10 +412,88 @@ impl Reader {
     /// The next frame, stepping over every other record (their effects,
     /// such as new interfaces, are still applied). A truncated last record
     /// in lenient mode ends the frames; [`ReadCounts::truncated`] counts it.
+    #[inline]
     pub fn next_frame(&mut self) -> Option<Result<Frame<'_>, Error>> {
         if self.halt != Halt::Running {
             return None;
         }
+        if let Mode::Pcap(p) = self.mode
+            && !self.pending_interface
+        {
+            // The common case, inlined.
+            match self.next_pcap(p) {
+                Ok(Some(Current::Frame(f))) => {
+                    self.current = Current::Frame(f);
+                    return Some(Ok(self.frame_view(&f)));
+                }
+                Ok(Some(Current::Truncated(_)) | None) => {
+                    self.halt = Halt::Ended;
+                    return None;
+                }
+                Err(e) => {
+                    self.halt = Halt::Failed;
+                    return Some(Err(e));
+                }
+                // Not a frame: step over it like the loop below does.
+                Ok(Some(_)) => {}
+            }
+        }
+        self.next_frame_slow()
+    }
+
+    /// A fast path for loops over the frames of a pcap file: the next
+    /// record when it is a frame the reader has nothing to count or report
+    /// about (captured length within the snapshot and original lengths,
+    /// the whole record there), else `None` with nothing consumed: then
+    /// [`Reader::next_record`] or [`Reader::next_frame`] takes the record,
+    /// whatever it is. Always `None` for pcapng. Small enough to be
+    /// inlined into the caller's loop, and without the `Result` and
+    /// `Record` wrapping that the general calls return through.
+    #[inline(always)]
+    pub fn next_pcap_frame(&mut self) -> Option<Frame<'_>> {
+        let Mode::Pcap(p) = self.mode else {
+            return None;
+        };
+        if self.halt != Halt::Running || self.pending_interface {
+            return None;
+        }
+        let pos = self.pos;
+        let hl = p.hdr_len;
+        if !matches!(self.input.ensure(pos, hl), Ok(n) if n == hl) {
+            return None;
+        }
+        let h = self.input.slice(pos, hl);
+        let [sec, frac, caplen, origlen] = record_header(h, p.endian);
+        if caplen > p.snaplen || caplen > origlen {
+            return None;
+        }
+        let flags = if p.modified {
+            Some(EpbFlags(if h[22] == 4 { 2 } else { 1 }))
+        } else {
+            None
+        };
+        let total = hl + caplen as usize;
+        if !matches!(self.input.ensure(pos, total), Ok(n) if n == total) {
+            return None;
+        }
+        let ts_ns =
+            u64::from(sec) * 1_000_000_000 + u64::from(frac) * if p.nanos { 1 } else { 1000 };
+        self.pos = pos + total as u64;
+        self.counts.frames += 1;
+        Some(Frame {
+            interface_id: 0,
+            linktype: self.interfaces[0].linktype,
+            ts_ns,
+            origlen,
+            data: self.input.slice(pos + hl as u64, caplen as usize),
+            flags,
+            comment: None,
+            options: Options::EMPTY,
+            offset: pos,
+        })
+    }
+
+    fn next_frame_slow(&mut self) -> Option<Result<Frame<'_>, Error>> {
         loop {
             match self.advance() {
                 Ok(Some(c @ Current::Frame(_))) => {
@@ -427,7 +536,7 @@ impl Reader {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn frame_view(&self, f: &FrameAt) -> Frame<'_> {
         Frame {
             interface_id: f.interface_id,
@@ -460,6 +569,7 @@ impl Reader {
         }
     }
 
+    #[cold]
     fn io_error(&self, offset: u64, e: io::Error) -> Error {
         Error::io(format!("reading {} at offset {offset}", self.name), e)
     }
@@ -568,7 +678,7 @@ impl Reader {
         u32::try_from(self.opts.max_record).unwrap_or(u32::MAX)
     }
 
-    #[inline]
+    #[inline(always)]
     fn next_pcap(&mut self, p: PcapState) -> Result<Option<Current>, Error> {
         let pos = self.pos;
         let hl = p.hdr_len;
@@ -577,39 +687,19 @@ impl Reader {
             .ensure(pos, hl)
             .map_err(|e| self.io_error(pos, e))?;
         if have < hl {
-            if have == 0 {
-                return Ok(None);
-            }
-            return self.truncated(pos, "record header", have, hl);
+            return self.pcap_short(pos, have, hl, "record header");
         }
         let h = self.input.slice(pos, hl);
         let e = p.endian;
-        let sec = e.u32(h, 0);
-        let frac = e.u32(h, 4);
-        let caplen = e.u32(h, 8);
-        let origlen = e.u32(h, 12);
+        let [sec, frac, caplen, origlen] = record_header(h, e);
         let flags = if p.modified {
             // pkt_type 4 is PACKET_OUTGOING; the others were received.
             Some(EpbFlags(if h[22] == 4 { 2 } else { 1 }))
         } else {
             None
         };
-        if caplen > p.snaplen {
-            if caplen > p.limit {
-                return Err(Error::format(
-                    pos,
-                    ErrorKind::CaplenTooLarge {
-                        caplen,
-                        snaplen: p.snaplen,
-                        limit: p.limit,
-                        linktype: self.interfaces[0].linktype,
-                    },
-                ));
-            }
-            self.counts.caplen_over_snaplen += 1;
-        }
-        if caplen > origlen {
-            self.counts.caplen_over_origlen += 1;
+        if caplen > p.snaplen || caplen > origlen {
+            self.pcap_odd_caplen(pos, &p, caplen, origlen)?;
         }
         let total = hl + caplen as usize;
         let have = self
@@ -617,7 +707,7 @@ impl Reader {
             .ensure(pos, total)
             .map_err(|e| self.io_error(pos, e))?;
         if have < total {
-            return self.truncated(pos, "record", have, total);
+            return self.pcap_short(pos, have, total, "record");
         }
         let ts_ns =
             u64::from(sec) * 1_000_000_000 + u64::from(frac) * if p.nanos { 1 } else { 1000 };
@@ -636,6 +726,51 @@ impl Reader {
             endian: e,
             offset: pos,
         })))
+    }
+
+    /// The end of a pcap file, or a record cut short by it.
+    #[cold]
+    fn pcap_short(
+        &mut self,
+        pos: u64,
+        have: usize,
+        need: usize,
+        what: &'static str,
+    ) -> Result<Option<Current>, Error> {
+        if have == 0 && what == "record header" {
+            return Ok(None);
+        }
+        self.truncated(pos, what, have, need)
+    }
+
+    /// A captured length above the snapshot or the original length:
+    /// counted, or an error beyond the linktype's limit.
+    #[cold]
+    fn pcap_odd_caplen(
+        &mut self,
+        pos: u64,
+        p: &PcapState,
+        caplen: u32,
+        origlen: u32,
+    ) -> Result<(), Error> {
+        if caplen > p.snaplen {
+            if caplen > p.limit {
+                return Err(Error::format(
+                    pos,
+                    ErrorKind::CaplenTooLarge {
+                        caplen,
+                        snaplen: p.snaplen,
+                        limit: p.limit,
+                        linktype: self.interfaces[0].linktype,
+                    },
+                ));
+            }
+            self.counts.caplen_over_snaplen += 1;
+        }
+        if caplen > origlen {
+            self.counts.caplen_over_origlen += 1;
+        }
+        Ok(())
     }
 
     fn next_block(&mut self, section_endian: Endian) -> Result<Option<Current>, Error> {
@@ -971,32 +1106,28 @@ impl Reader {
     }
 }
 
+/// The four fields of a pcap record header: seconds, fraction, captured
+/// and original length (`h` holds at least 16 bytes).
+#[inline(always)]
+fn record_header(h: &[u8], e: Endian) -> [u32; 4] {
+    let mut f = [0u32; 4];
+    if let Some(b) = h.first_chunk::<16>() {
+        for (i, v) in f.iter_mut().enumerate() {
+            let w = u32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]]);
+            *v = if e == Endian::Little {
+                w
+            } else {
+                w.swap_bytes()
+            };
+        }
+    }
+    f
+}
+
 #[cold]
 fn unreachable_view() -> ! {
     // `current` is set from `advance` just before every view.
     unreachable!("record view without a parsed record")
-}
-
-/// Maps a regular, non-empty file; `None` when it cannot be mapped (a pipe,
-/// a character device, an empty file, a mapping failure), and the caller
-/// reads it through the buffer instead.
-#[allow(unsafe_code)]
-fn map_file(file: &File) -> Option<memmap2::Mmap> {
-    let meta = file.metadata().ok()?;
-    if !meta.is_file() || meta.len() == 0 {
-        return None;
-    }
-    // SAFETY: `Mmap::map` is unsafe because the mapped file may be changed
-    // or truncated by another process while the map is alive: changed bytes
-    // appear in the slice, and truncation makes reading the lost pages raise
-    // SIGBUS. The reader treats the bytes as untrusted (every length is
-    // checked before use), so concurrent changes can produce errors but not
-    // memory unsafety within Rust's view; the SIGBUS case is a documented
-    // caveat of the mmap option (see the crate docs), which is off by
-    // default for this reason and for speed.
-    let map = unsafe { memmap2::Mmap::map(file) }.ok()?;
-    let _ = map.advise(memmap2::Advice::Sequential);
-    Some(map)
 }
 
 /// What the first bytes of an input say, before any record is read.
@@ -1663,16 +1794,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a.pcapng");
         std::fs::write(&p, everything(Endian::Little)).unwrap();
-        let a = all(&mut Reader::open(&p).unwrap());
-        let mut m = Reader::open_with(
+        let mut b = Reader::open_with(
             &p,
             ReaderOptions {
-                mmap: true,
+                mmap: false,
                 ..ReaderOptions::default()
             },
         )
         .unwrap();
+        assert!(!b.is_whole());
+        let a = all(&mut b);
+        // mapping is the default for regular files
+        let mut m = Reader::open(&p).unwrap();
         assert!(m.is_whole());
+        assert_eq!(m.input_len(), Some(std::fs::metadata(&p).unwrap().len()));
         assert_eq!(all(&mut m), a);
         // an empty file cannot be mapped: it is read buffered
         let e = dir.path().join("empty.pcap");

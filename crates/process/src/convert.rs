@@ -78,7 +78,7 @@ pub fn convert<W: Write>(
     out_nanos: bool,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ConvertReport, ConvertError> {
-    copy_selected(reader, writer, out_nanos, &mut |_| Ok(true), progress)
+    copy_with(reader, writer, out_nanos, |_| Ok(true), progress)
 }
 
 /// Decides whether a frame is copied; `Err` stops the copy with that
@@ -96,40 +96,112 @@ pub fn copy_selected<W: Write>(
     select: &mut Selector<'_>,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ConvertReport, ConvertError> {
-    let mut report = ConvertReport::default();
-    let out_ng = writer.format() == Format::PcapNg;
-    // pcap output: every input interface maps to the file's one interface.
-    let mut pcap_linktype = None;
-    let mut first_section = true;
+    copy_with(reader, writer, out_nanos, |f| select(f), progress)
+}
+
+/// [`copy_selected`] with the selector known at compile time, so that the
+/// per-frame path is one loop without indirect calls.
+pub(crate) fn copy_with<W: Write, S>(
+    reader: &mut Reader,
+    writer: &mut Writer<W>,
+    out_nanos: bool,
+    mut select: S,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ConvertReport, ConvertError>
+where
+    S: FnMut(&Frame<'_>) -> Result<bool, String>,
+{
+    let mut state = CopyState {
+        report: ConvertReport::default(),
+        out_ng: writer.format() == Format::PcapNg,
+        pcap_linktype: None,
+        first_section: true,
+    };
     let mut since_progress = 0u32;
-    while let Some(record) = reader.next_record() {
-        let record = record.map_err(ConvertError::Read)?;
+    // One frame: select, write, count. A macro rather than a closure, so
+    // that the frame's borrow of the reader ends with it.
+    macro_rules! frame {
+        ($frame:expr) => {{
+            let mut frame = $frame;
+            state.report.frames_read += 1;
+            since_progress += 1;
+            if select(&frame).map_err(ConvertError::Select)? {
+                if !state.out_ng {
+                    frame.interface_id = 0;
+                }
+                if !out_nanos && frame.ts_ns % 1000 != 0 {
+                    state.report.rounded_timestamps += 1;
+                }
+                writer.write_frame(&frame).map_err(ConvertError::Write)?;
+                state.report.frames += 1;
+            }
+            if since_progress >= 65_536 {
+                since_progress = 0;
+                progress(reader.position());
+            }
+        }};
+    }
+    loop {
+        // pcap frames take the reader's inlined fast path; everything else
+        // (and any frame it leaves) the general one.
+        if let Some(f) = reader.next_pcap_frame() {
+            frame!(f);
+            continue;
+        }
+        let Some(record) = reader.next_record() else {
+            break;
+        };
+        match record.map_err(ConvertError::Read)? {
+            Record::Frame(f) => frame!(f),
+            other => state.carry(other, writer)?,
+        }
+    }
+    progress(reader.position());
+    Ok(state.report)
+}
+
+/// What [`copy_with`] keeps between records other than frames.
+struct CopyState {
+    report: ConvertReport,
+    out_ng: bool,
+    /// pcap output: every input interface maps to the file's one interface.
+    pcap_linktype: Option<sluice_wire::LinkType>,
+    first_section: bool,
+}
+
+impl CopyState {
+    /// Carries a record other than a frame into the output, or counts why
+    /// it cannot be.
+    #[cold]
+    fn carry<W: Write>(
+        &mut self,
+        record: Record<'_>,
+        writer: &mut Writer<W>,
+    ) -> Result<(), ConvertError> {
+        let report = &mut self.report;
         match record {
             Record::Section(section) => {
                 report.sections += 1;
-                if out_ng {
-                    if first_section {
-                        // The writer has written its own section header;
-                        // later sections are carried over as they are.
-                    } else {
-                        writer.new_section(section).map_err(ConvertError::Write)?;
-                    }
+                // The writer has written its own first section header;
+                // later sections are carried over as they are.
+                if self.out_ng && !self.first_section {
+                    writer.new_section(section).map_err(ConvertError::Write)?;
                 }
-                first_section = false;
+                self.first_section = false;
             }
             Record::Interface { id, interface } => {
                 report.interfaces += 1;
-                if out_ng {
+                if self.out_ng {
                     writer
                         .add_interface(interface)
                         .map_err(ConvertError::Write)?;
                 } else {
-                    match pcap_linktype {
+                    match self.pcap_linktype {
                         None => {
                             writer
                                 .add_interface(&pcap_interface(interface))
                                 .map_err(ConvertError::Write)?;
-                            pcap_linktype = Some(interface.linktype);
+                            self.pcap_linktype = Some(interface.linktype);
                         }
                         Some(lt) if lt != interface.linktype => {
                             return Err(ConvertError::MixedLinkTypes {
@@ -143,22 +215,8 @@ pub fn copy_selected<W: Write>(
                     }
                 }
             }
-            Record::Frame(mut frame) => {
-                report.frames_read += 1;
-                since_progress += 1;
-                if select(&frame).map_err(ConvertError::Select)? {
-                    if !out_ng {
-                        frame.interface_id = 0;
-                    }
-                    if !out_nanos && frame.ts_ns % 1000 != 0 {
-                        report.rounded_timestamps += 1;
-                    }
-                    writer.write_frame(&frame).map_err(ConvertError::Write)?;
-                    report.frames += 1;
-                }
-            }
             Record::Stats(stats) => {
-                if out_ng {
+                if self.out_ng {
                     writer.write_stats(stats).map_err(ConvertError::Write)?;
                     report.stats += 1;
                 } else {
@@ -166,7 +224,7 @@ pub fn copy_selected<W: Write>(
                 }
             }
             Record::Names(names) => {
-                if out_ng {
+                if self.out_ng {
                     writer.write_names(names).map_err(ConvertError::Write)?;
                     report.names += 1;
                 } else {
@@ -174,15 +232,10 @@ pub fn copy_selected<W: Write>(
                 }
             }
             Record::Skipped(_) => report.skipped_blocks += 1,
-            Record::Truncated(_) => {}
+            Record::Truncated(_) | Record::Frame(_) => {}
         }
-        if since_progress >= 65_536 {
-            since_progress = 0;
-            progress(reader.position());
-        }
+        Ok(())
     }
-    progress(reader.position());
-    Ok(report)
 }
 
 /// The interface a pcap file header is made from: the pcapng-only

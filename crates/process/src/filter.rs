@@ -8,7 +8,7 @@ use sluice_filter::{Options, Target};
 use sluice_pcap::{Frame, Reader, Writer};
 use sluice_wire::LinkType;
 
-use crate::convert::{ConvertError, ConvertReport, copy_selected};
+use crate::convert::{ConvertError, ConvertReport, copy_with};
 
 /// One expression compiled for every linktype met so far (a pcapng file
 /// may mix them); compiled on first use of each linktype, and run with
@@ -19,6 +19,8 @@ pub struct FrameFilter {
     opts: Options,
     programs: Vec<(LinkType, Program)>,
     last: usize,
+    /// Files carry no socket metadata: libpcap's semantics ignore it.
+    meta: Meta,
 }
 
 impl FrameFilter {
@@ -37,6 +39,7 @@ impl FrameFilter {
             opts,
             programs: vec![(opts.linktype, first)],
             last: 0,
+            meta: Meta::default(),
         })
     }
 
@@ -73,13 +76,17 @@ impl FrameFilter {
     /// True when the frame matches.
     #[inline]
     pub fn matches(&mut self, frame: &Frame<'_>) -> Result<bool, String> {
+        if self.programs[self.last].0 == frame.linktype {
+            let prog = &self.programs[self.last].1;
+            return Ok(prog.matches(frame.data, frame.origlen, &self.meta));
+        }
         let prog = self.program(frame.linktype)?;
         Ok(prog.matches(frame.data, frame.origlen, &Meta::default()))
     }
 }
 
 /// Copies the frames of `reader` that `filter` matches into `writer`
-/// (see [`copy_selected`]).
+/// (see [`copy_selected`](crate::convert::copy_selected)).
 pub fn filter<W: Write>(
     reader: &mut Reader,
     writer: &mut Writer<W>,
@@ -87,13 +94,7 @@ pub fn filter<W: Write>(
     filter: &mut FrameFilter,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ConvertReport, ConvertError> {
-    copy_selected(
-        reader,
-        writer,
-        out_nanos,
-        &mut |f| filter.matches(f),
-        progress,
-    )
+    copy_with(reader, writer, out_nanos, |f| filter.matches(f), progress)
 }
 
 #[cfg(test)]
