@@ -161,11 +161,7 @@ impl Tap {
     }
 }
 
-fn write_loop(
-    mut w: RotatingWriter,
-    rx: Receiver<Vec<TapFrame>>,
-    path: &str,
-) -> WriterResult {
+fn write_loop(mut w: RotatingWriter, rx: Receiver<Vec<TapFrame>>, path: &str) -> WriterResult {
     let err = |e| Error::with_source(ErrorKind::Tap, format!("writing {path}"), e);
     let mut written = 0u64;
     let mut files = Vec::new();
