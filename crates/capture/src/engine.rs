@@ -273,8 +273,15 @@ impl Engine {
     }
 
     /// Starts one reader thread per socket, writing into `sink`; stops by
-    /// itself after `count` frames if given.
-    pub fn start<S: Sink + 'static>(self, sink: S, count: Option<u64>) -> Result<Running<S>> {
+    /// itself after `count` frames if given. The kernel's counters are read
+    /// every `stats_every` for [`Running::snapshot`] (a status line); with
+    /// `None` only at the end, and an idle reader sleeps until frames come.
+    pub fn start<S: Sink + 'static>(
+        self,
+        sink: S,
+        count: Option<u64>,
+        stats_every: Option<Duration>,
+    ) -> Result<Running<S>> {
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             frames: AtomicU64::new(0),
@@ -293,7 +300,7 @@ impl Engine {
             let t = std::thread::Builder::new()
                 .name(name)
                 .spawn(move || {
-                    let r = read_loop(reader, index, &shared, &sink, count);
+                    let r = read_loop(reader, index, &shared, &sink, count, stats_every);
                     if r.is_err() {
                         shared.set_reason(StopReason::Error);
                         shared.request_stop();
@@ -411,14 +418,13 @@ fn handle_block<S: Sink>(
     Ok(After::More)
 }
 
-const STATS_EVERY: Duration = Duration::from_millis(250);
-
 fn read_loop<S: Sink>(
     mut reader: Reader,
     index: usize,
     shared: &Shared,
     sink: &Mutex<Guarded<S>>,
     count: Option<u64>,
+    stats_every: Option<Duration>,
 ) -> Result<()> {
     let source = reader.source;
     let cap = &mut reader.capture;
@@ -435,7 +441,7 @@ fn read_loop<S: Sink>(
             reason = Some(StopReason::Interrupted);
             break;
         }
-        match cap.next_block(Some(STATS_EVERY)) {
+        match cap.next_block(stats_every) {
             Ok(Next::Block(b)) => match handle_block(&b, source, index, shared, sink, count) {
                 Ok(After::More) => {}
                 Ok(After::Stop(r)) => reason = Some(r),
@@ -448,7 +454,7 @@ fn read_loop<S: Sink>(
         if error.is_some() {
             break;
         }
-        if last_stats.elapsed() >= STATS_EVERY {
+        if stats_every.is_some_and(|every| last_stats.elapsed() >= every) {
             publish(cap)?;
             last_stats = Instant::now();
         }
@@ -641,7 +647,8 @@ pub struct Finished<S> {
 }
 
 impl<S: Sink> Running<S> {
-    /// Counters so far.
+    /// Counters so far (the kernel's as of the last periodic read, see
+    /// [`Engine::start`]).
     pub fn snapshot(&self) -> Snapshot {
         let rs = self.shared.readers();
         Snapshot {

@@ -163,6 +163,12 @@ impl FileSink {
     /// file is created now, named for the current time.
     pub fn create(path: &Path, opts: &FileOptions, interfaces: &[Interface]) -> Result<FileSink> {
         let name = path.display().to_string();
+        if opts.format == Format::Pcap && interfaces.len() > 1 {
+            return Err(Error::Config(format!(
+                "{name}: a pcap file holds one interface, not {}: write pcapng (.pcapng) to keep them apart",
+                interfaces.len()
+            )));
+        }
         let wopts = WriterOptions::new(opts.format).nanos(true);
         let out = match opts.rotation {
             None => {
@@ -691,6 +697,18 @@ mod tests {
         assert_eq!((w.frames, w.malformed), (2, 2));
         sink.finish(Vec::new()).unwrap();
         assert_eq!(read(&path).0.len(), 2);
+    }
+
+    #[test]
+    fn pcap_holds_one_interface() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = FileOptions {
+            format: Format::Pcap,
+            rotation: None,
+        };
+        let e =
+            FileSink::create(&dir.path().join("two.pcap"), &opts, &[iface(), iface()]).unwrap_err();
+        assert!(e.to_string().contains("pcapng"), "{e}");
     }
 
     #[test]

@@ -248,9 +248,11 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<()> {
                 sink.set_copy_break(b);
             }
             announce(&engine, quiet);
-            let running = engine.start(sink, args.count)?;
+            let status = StatusLine::new(!quiet);
+            let every = status.shown().then_some(Duration::from_millis(250));
+            let running = engine.start(sink, args.count, every)?;
             let name = path.display().to_string();
-            let (report, error, sink) = watch(running, &stopper, !quiet)?;
+            let (report, error, sink) = watch(running, &stopper, status)?;
             let stats = report.interface_stats();
             let files = sink
                 .finish(stats)
@@ -270,8 +272,8 @@ pub fn run(args: CaptureArgs) -> anyhow::Result<()> {
                 buf: Vec::new(),
             };
             announce(&engine, quiet);
-            let running = engine.start(sink, args.count)?;
-            let (report, error, mut sink) = watch(running, &stopper, false)?;
+            let running = engine.start(sink, args.count, None)?;
+            let (report, error, mut sink) = watch(running, &stopper, StatusLine::new(false))?;
             let flushed = sink.out.flush();
             summary(&report, &[]);
             if let Some(e) = error {
@@ -311,9 +313,8 @@ fn announce(engine: &Engine, quiet: bool) {
 fn watch<S: Sink + 'static>(
     running: Running<S>,
     stopper: &Stopper,
-    status: bool,
+    mut line: StatusLine,
 ) -> anyhow::Result<(Report, Option<sluice_capture::Error>, S)> {
-    let mut line = StatusLine::new(status);
     let draw = |line: &mut StatusLine| {
         if line.due() {
             let s = running.snapshot();
