@@ -30,7 +30,13 @@
 //! one reader and keeps its order) and N reader threads. All readers write
 //! to the one sink through a lock held for one block at a time: blocks of
 //! different readers interleave in the file, frames of one flow keep their
-//! order.
+//! order. One file rather than one per member: the file stays one capture
+//! (no merge afterwards), and the lock is held only for one block's write.
+//! Measured on a lab veth with 2 shared cores, 60-byte frames from
+//! `trafgen -P 2` to a file for 6 s, three runs each: no kernel drops with
+//! one reader or two; CPU per frame 132–186 ns with one reader, 157–270 ns
+//! with two. Fanout pays where there are cores to spare, so one reader per
+//! interface is the default.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
