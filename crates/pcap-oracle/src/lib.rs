@@ -6,7 +6,10 @@
 //!
 //! - [`compile`] / [`compile_with`]: `pcap_open_dead(linktype, snaplen)` +
 //!   `pcap_compile(expr, optimize, netmask)`, giving the instructions or
-//!   libpcap's error text;
+//!   libpcap's error text; with [`Config::savefile`], the handle is a
+//!   capture file's (`pcap_open_offline` on a header-only file), which
+//!   is how tcpdump compiles for `-r` (libpcap then refuses the direction
+//!   and interface tests it has no metadata for);
 //! - [`run`]: libpcap's userland interpreter `bpf_filter` over one packet,
 //!   after `bpf_validate` has accepted the program;
 //! - [`image`]: the `tcpdump -d` listing of a program (`bpf_image`).
@@ -45,6 +48,13 @@ pub struct Config {
     /// The IPv4 netmask in host order (`0xffffff00` for a /24), needed by
     /// `ip broadcast`; `None` passes `PCAP_NETMASK_UNKNOWN`.
     pub netmask: Option<u32>,
+    /// Compile as for a capture file being read rather than on a dead
+    /// handle. The two differ only where libpcap looks at whether it
+    /// reads a file: `inbound`, `outbound` and `ifindex` on a linktype
+    /// without those fields (after `geneve` too, which switches to
+    /// Ethernet) compile to Linux ancillary loads on a dead handle and are
+    /// refused for a file.
+    pub savefile: bool,
 }
 
 impl Default for Config {
@@ -56,6 +66,7 @@ impl Default for Config {
             snaplen: 262_144,
             optimize: true,
             netmask: None,
+            savefile: false,
         }
     }
 }
@@ -113,7 +124,11 @@ pub fn compile_with(expr: &str, config: &Config) -> Result<Vec<RawInsn>, String>
     let snaplen = c_int::try_from(config.snaplen)
         .map_err(|_| format!("snapshot length {} out of range", config.snaplen))?;
     let _guard = lock();
-    let handle = DeadHandle::open(linktype, snaplen)?;
+    let handle = if config.savefile {
+        Handle::open_file(config.linktype, config.snaplen)?
+    } else {
+        Handle::open_dead(linktype, snaplen)?
+    };
     handle.compile(
         &c_expr,
         config.optimize,
@@ -221,17 +236,51 @@ fn lock() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// A `pcap_t` from `pcap_open_dead`, closed on drop.
-struct DeadHandle(std::ptr::NonNull<ffi::Pcap>);
+/// A `pcap_t` from `pcap_open_dead` or `pcap_open_offline`, closed on
+/// drop.
+struct Handle(std::ptr::NonNull<ffi::Pcap>);
 
-impl DeadHandle {
-    fn open(linktype: c_int, snaplen: c_int) -> Result<DeadHandle, String> {
+impl Handle {
+    fn open_dead(linktype: c_int, snaplen: c_int) -> Result<Handle, String> {
         // SAFETY: pcap_open_dead takes plain integers and returns a new
         // handle or NULL.
         let raw = unsafe { ffi::pcap_open_dead(linktype, snaplen) };
         std::ptr::NonNull::new(raw)
-            .map(DeadHandle)
+            .map(Handle)
             .ok_or_else(|| format!("pcap_open_dead({linktype}, {snaplen}) failed"))
+    }
+
+    /// A handle reading a capture file of `linktype` that holds only its
+    /// header (written to a temporary file, removed once open).
+    fn open_file(linktype: u32, snaplen: u32) -> Result<Handle, String> {
+        static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!(
+            "sluice-pcap-oracle-{}-{n}.pcap",
+            std::process::id()
+        ));
+        let mut header = Vec::with_capacity(24);
+        header.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+        header.extend_from_slice(&2u16.to_le_bytes());
+        header.extend_from_slice(&4u16.to_le_bytes());
+        header.extend_from_slice(&[0; 8]);
+        header.extend_from_slice(&snaplen.to_le_bytes());
+        header.extend_from_slice(&linktype.to_le_bytes());
+        std::fs::write(&path, &header).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        let c_path = CString::new(path.as_os_str().as_encoded_bytes())
+            .map_err(|_| "temporary path contains a NUL byte".to_string())?;
+        let mut errbuf = [0 as std::ffi::c_char; ffi::PCAP_ERRBUF_SIZE];
+        // SAFETY: `c_path` is a NUL-terminated path and `errbuf` has the
+        // PCAP_ERRBUF_SIZE bytes libpcap may write its message into.
+        let raw = unsafe { ffi::pcap_open_offline(c_path.as_ptr(), errbuf.as_mut_ptr()) };
+        // libpcap holds the file open; its name is no longer needed.
+        let _ = std::fs::remove_file(&path);
+        std::ptr::NonNull::new(raw).map(Handle).ok_or_else(|| {
+            // SAFETY: on failure libpcap wrote a NUL-terminated message
+            // into `errbuf`, whose last byte it never overwrites.
+            let msg = unsafe { CStr::from_ptr(errbuf.as_ptr()) };
+            format!("pcap_open_offline: {}", msg.to_string_lossy())
+        })
     }
 
     fn compile(&self, expr: &CStr, optimize: bool, netmask: u32) -> Result<Vec<RawInsn>, String> {
@@ -272,9 +321,10 @@ impl DeadHandle {
     }
 }
 
-impl Drop for DeadHandle {
+impl Drop for Handle {
     fn drop(&mut self) {
-        // SAFETY: the handle came from pcap_open_dead and is closed once.
+        // SAFETY: the handle came from pcap_open_dead or pcap_open_offline
+        // and is closed once.
         unsafe { ffi::pcap_close(self.0.as_ptr()) };
     }
 }
@@ -312,8 +362,12 @@ mod ffi {
         pub bf_insns: *mut BpfInsn,
     }
 
+    /// `PCAP_ERRBUF_SIZE`.
+    pub const PCAP_ERRBUF_SIZE: usize = 256;
+
     unsafe extern "C" {
         pub fn pcap_open_dead(linktype: c_int, snaplen: c_int) -> *mut Pcap;
+        pub fn pcap_open_offline(fname: *const c_char, errbuf: *mut c_char) -> *mut Pcap;
         pub fn pcap_close(p: *mut Pcap);
         pub fn pcap_geterr(p: *mut Pcap) -> *mut c_char;
         pub fn pcap_compile(
@@ -384,6 +438,28 @@ mod tests {
         let text = image(&prog);
         assert!(text.starts_with("(000) ldh      [12]"), "{text}");
         assert!(text.contains("ret      #262144"), "{text}");
+    }
+
+    #[test]
+    fn a_capture_file_handle_refuses_direction() {
+        let config = |savefile| Config {
+            linktype: 1,
+            savefile,
+            ..Config::default()
+        };
+        assert!(compile_with("inbound", &config(false)).is_ok());
+        let err = compile_with("inbound", &config(true)).unwrap_err();
+        assert!(err.contains("savefiles"), "{err}");
+        assert_eq!(
+            compile_with("tcp port 80", &config(true)),
+            compile_with("tcp port 80", &config(false))
+        );
+        let raw = Config {
+            linktype: 101,
+            savefile: true,
+            ..Config::default()
+        };
+        assert!(compile_with("ip", &raw).is_ok());
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub(super) fn run(ir: &mut Ir) -> bool {
         let mut avail = an.avail_in[b].clone();
         let old = std::mem::take(&mut ir.blocks[b].stmts);
         let mut new = Vec::with_capacity(old.len());
+        // The state before each kept statement, and whether it may reject.
+        let mut befores = Vec::with_capacity(old.len());
+        let mut may_abort = Vec::with_capacity(old.len());
         for s in old {
             let before = st;
             let mut s2 = s;
@@ -70,8 +73,11 @@ pub(super) fn run(ir: &mut Ir) -> bool {
             if s2 != s {
                 changed = true;
             }
+            befores.push(before);
+            may_abort.push(aborts);
             new.push(s2);
         }
+        changed |= drop_recomputations(&mut new, &befores, &may_abort, &st);
         ir.blocks[b].stmts = new;
         if let Term::Branch { cond, src, jt, jf } = ir.blocks[b].term {
             let mut src2 = src;
@@ -99,6 +105,51 @@ pub(super) fn run(ir: &mut Ir) -> bool {
         }
     }
     changed
+}
+
+/// Removes runs of statements that leave every register and scratch word
+/// as it was before them (`ld #pktlen; sub #14` when A already holds
+/// `len - 14`), when none of them can reject the packet. `befores[i]` is
+/// the state before `stmts[i]`, `end` the state after the last one.
+fn drop_recomputations(
+    stmts: &mut Vec<Stmt>,
+    befores: &[super::State],
+    may_abort: &[bool],
+    end: &super::State,
+) -> bool {
+    let n = stmts.len();
+    let after = |j: usize| if j + 1 < n { &befores[j + 1] } else { end };
+    let mut keep = vec![true; n];
+    // Runs removed are disjoint: each leaves the state after it as it
+    // was before it, so the statements after it see what they saw.
+    let mut floor = 0;
+    let mut j = 0;
+    while j < n {
+        let mut found = None;
+        for i in (floor..=j).rev() {
+            if may_abort[i] {
+                break;
+            }
+            if befores[i] == *after(j) {
+                found = Some(i);
+            }
+        }
+        if let Some(i) = found {
+            keep[i..=j].iter_mut().for_each(|k| *k = false);
+            floor = j + 1;
+        }
+        j += 1;
+    }
+    if keep.iter().all(|k| *k) {
+        return false;
+    }
+    let mut i = 0;
+    stmts.retain(|_| {
+        let k = keep[i];
+        i += 1;
+        k
+    });
+    true
 }
 
 /// A block from which every path returns the same value, with no statement

@@ -25,6 +25,8 @@
 
 mod deadstore;
 mod fold;
+mod guard;
+mod implied;
 mod merge;
 mod peephole;
 mod pullup;
@@ -53,11 +55,18 @@ pub struct Passes {
     /// Jump threading along edges: an edge on which a test's outcome is
     /// known goes straight to that outcome.
     pub threading: bool,
+    /// Tests whose outcome does not change where the program goes (one
+    /// target leads to the other when the test would have gone there)
+    /// become jumps.
+    pub implied_tests: bool,
     /// Identical blocks merged, jumps to jumps shortened.
     pub merge: bool,
-    /// Tests hoisted in `or` chains, with a guard that keeps the loads
-    /// they jump over.
+    /// Tests hoisted in `or` and `and` chains, with a guard that keeps
+    /// the loads they jump over where needed.
     pub pullup: bool,
+    /// Loads kept only for the length they prove move up to where they
+    /// save a block.
+    pub guards: bool,
 }
 
 impl Default for Passes {
@@ -68,8 +77,10 @@ impl Default for Passes {
             dead_stores: true,
             redundant_tests: true,
             threading: true,
+            implied_tests: true,
             merge: true,
             pullup: true,
+            guards: true,
         }
     }
 }
@@ -96,6 +107,21 @@ pub fn optimize_with(ir: &mut Ir, passes: Passes) {
             break;
         }
     }
+    // Guards move last, once the blocks that share them have met, and the
+    // other passes then tidy up after them (without hoisting tests again,
+    // which would part blocks the guards' moves have made equal).
+    if passes.guards && guard::run(ir) {
+        main_loop(
+            ir,
+            Passes {
+                pullup: false,
+                ..passes
+            },
+        );
+        if passes.merge {
+            merge::run_all(ir);
+        }
+    }
     unreachable::run(ir);
 }
 
@@ -110,6 +136,9 @@ fn main_loop(ir: &mut Ir, passes: Passes) {
         }
         if passes.threading {
             changed |= thread::run(ir);
+        }
+        if passes.implied_tests {
+            changed |= implied::run(ir);
         }
         if passes.pullup {
             changed |= pullup::run(ir);
@@ -340,9 +369,9 @@ pub(crate) fn decide(
 ) -> Option<bool> {
     let bk = match b {
         FactSrc::K(k) => Some(k),
-        FactSrc::V(v) => vals.as_const(v),
+        FactSrc::V(v) => known(vals, facts, v, KNOWN_DEPTH),
     };
-    if let (Some(x), Some(y)) = (vals.as_const(a), bk) {
+    if let (Some(x), Some(y)) = (known(vals, facts, a, KNOWN_DEPTH), bk) {
         return Some(cond.eval(x, y));
     }
     // The same test before.
@@ -417,6 +446,37 @@ pub(crate) fn decide(
         }
     }
     None
+}
+
+/// How deep [`known`] looks into a value's expression.
+const KNOWN_DEPTH: u32 = 4;
+
+/// The value of `v` where `facts` hold, if they pin it down: a constant,
+/// a value a test found equal to a constant (`ld [28] == 0xfe800000`), or
+/// arithmetic on such values (`ld [28] & 0xffff0000` is then known too).
+fn known(vals: &Values, facts: &[Fact], v: Val, depth: u32) -> Option<u32> {
+    if let Some(k) = vals.as_const(v) {
+        return Some(k);
+    }
+    let pinned = facts.iter().find_map(|f| match (f.cond, f.outcome, f.b) {
+        (Cond::Eq, true, FactSrc::K(k)) if f.a == v => Some(k),
+        _ => None,
+    });
+    if pinned.is_some() || depth == 0 {
+        return pinned;
+    }
+    match vals.expr(v) {
+        Expr::Alu(op, x, y) => {
+            let y = known(vals, facts, y, depth - 1)?;
+            // `x & 0` and `x * 0` are 0 whatever x is.
+            if y == 0 && matches!(op, AluOp::And | AluOp::Mul) {
+                return Some(0);
+            }
+            op.apply(known(vals, facts, x, depth - 1)?, y)
+        }
+        Expr::Neg(x) => Some(known(vals, facts, x, depth - 1)?.wrapping_neg()),
+        _ => None,
+    }
 }
 
 fn intersect(a: &[Fact], b: &[Fact]) -> Vec<Fact> {

@@ -1,5 +1,5 @@
-//! Test hoisting in `or` chains (libpcap's `or_pullup`, made safe for
-//! truncated packets).
+//! Test hoisting in `or` and `and` chains (libpcap's `or_pullup` and
+//! `and_pullup`, made safe for truncated packets).
 //!
 //! In `host a or host b`, the program tests the source address against
 //! a, loads the destination address and tests it, then loads the source
@@ -21,9 +21,42 @@
 //! that such a packet is still rejected; all the guards of a chain are
 //! identical and merge into one. Q may be a chain of tests on the same
 //! loaded value, all going to T when true.
+//!
+//! No guard is needed when T rejects (a load that fails rejects too), nor
+//! when Q's loads cannot fail where P ends (the bytes they read were
+//! already loaded). A guarded hoist is made only when it saves more
+//! instructions than its guard costs. `and` chains are the same with the
+//! branches swapped: every test goes to T when false; there T is usually
+//! the rejecting return, and the hoist needs no guard at all.
 
-use super::{A, Analysis, NATOMS, can_abort, proves_len, step};
+use super::{A, Analysis, NATOMS, State, can_abort, proves_len, step};
 use crate::ir::{Block, BlockId, Ir, Src, Term};
+
+/// Which way a chain goes: an `or` chain leaves for the common target T
+/// when a test is true, an `and` chain when it is false.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Polarity {
+    Or,
+    And,
+}
+
+impl Polarity {
+    /// (the common target, the way on) of a branch.
+    fn split(self, jt: BlockId, jf: BlockId) -> (BlockId, BlockId) {
+        match self {
+            Polarity::Or => (jt, jf),
+            Polarity::And => (jf, jt),
+        }
+    }
+
+    /// The slot (0 true, 1 false) of the way on.
+    fn on_slot(self) -> usize {
+        match self {
+            Polarity::Or => 1,
+            Polarity::And => 0,
+        }
+    }
+}
 
 pub(super) fn run(ir: &mut Ir) -> bool {
     let mut an = Analysis::new(ir);
@@ -42,58 +75,57 @@ pub(super) fn run(ir: &mut Ir) -> bool {
         if touched[p0] {
             continue;
         }
-        for slot in 0..2 {
+        'slots: for slot in 0..2 {
             let q1 = match (ir.blocks[p0].term, slot) {
                 (Term::Branch { jt, .. }, 0) => jt,
                 (Term::Branch { jf, .. }, 1) => jf,
                 (Term::Goto(t), 0) => t,
                 _ => continue,
             };
-            let Some(first) = plan(ir, &mut an, &preds, &touched, p0, q1) else {
-                continue;
-            };
-            // Hoist the first test, then keep hoisting the following ones
-            // of the chain above the same Q.
-            let mut p = p0;
-            let mut slot = slot;
-            let mut next = Some(first);
-            while let Some(pl) = next {
-                let r2 = apply(ir, p, slot, q1, &pl);
-                changed = true;
-                // Keep the counts of ways in right: Qm now jumps past R to
-                // R's false target, and R may still be entered elsewhere.
-                preds.resize(ir.blocks.len(), 1);
-                if let Term::Branch { jf: rf, .. } = ir.blocks[pl.r].term {
-                    preds[rf] += 1;
-                }
-                preds[pl.r] = preds[pl.r].saturating_sub(1);
-                // The new test block leaves the state as P left it.
-                let (e, l, a) = (an.exit[p], an.len_out[p], an.avail_out[p].clone());
-                while an.exit.len() < ir.blocks.len() {
-                    an.exit.push(e);
-                    an.len_out.push(l);
-                    an.avail_out.push(a.clone());
-                    an.live_in.push(u32::MAX);
-                    an.facts_out.push(Vec::new());
-                }
-                touched.resize(ir.blocks.len(), false);
-                for b in [p, pl.r] {
-                    touched[b] = true;
-                }
-                p = r2;
-                slot = 1;
-                next = plan(ir, &mut an, &preds, &touched, p, q1);
-            }
-            // The rest of the chain waits for a fresh analysis.
-            let mut b = q1;
-            for _ in 0..100_000 {
-                touched[b] = true;
-                let Term::Branch { jf, .. } = ir.blocks[b].term else {
-                    break;
+            for pol in [Polarity::Or, Polarity::And] {
+                let Some(plans) = plan_chain(ir, &mut an, &preds, &touched, p0, q1, pol) else {
+                    continue;
                 };
-                b = jf;
+                // Hoist the tests of the chain one after the other above
+                // the same Q.
+                let mut p = p0;
+                let mut slot = slot;
+                for pl in &plans {
+                    let r2 = apply(ir, p, slot, q1, pl, pol);
+                    changed = true;
+                    // Keep the counts of ways in right: Qm now jumps past
+                    // R to R's way on, and R may still be entered
+                    // elsewhere.
+                    preds.resize(ir.blocks.len(), 1);
+                    preds[pl.on] += 1;
+                    preds[pl.r] = preds[pl.r].saturating_sub(1);
+                    // The new test block leaves the state as P left it.
+                    let (e, l, a) = (an.exit[p], an.len_out[p], an.avail_out[p].clone());
+                    while an.exit.len() < ir.blocks.len() {
+                        an.exit.push(e);
+                        an.len_out.push(l);
+                        an.avail_out.push(a.clone());
+                        an.live_in.push(u32::MAX);
+                        an.facts_out.push(Vec::new());
+                    }
+                    touched.resize(ir.blocks.len(), false);
+                    for b in [p, pl.r] {
+                        touched[b] = true;
+                    }
+                    p = r2;
+                    slot = pol.on_slot();
+                }
+                // The rest of the chain waits for a fresh analysis.
+                let mut b = q1;
+                for _ in 0..100_000 {
+                    touched[b] = true;
+                    let Term::Branch { jt, jf, .. } = ir.blocks[b].term else {
+                        break;
+                    };
+                    b = pol.split(jt, jf).1;
+                }
+                break 'slots;
             }
-            break;
         }
     }
     changed
@@ -104,10 +136,83 @@ struct Plan {
     qm: BlockId,
     /// R, whose test moves up.
     r: BlockId,
-    /// The common true target.
+    /// Where R goes on when its test does not leave for T.
+    on: BlockId,
+    /// The common target.
     t: BlockId,
+    /// Whether the way from the hoisted test to T repeats Q1's loads.
+    guard: bool,
 }
 
+/// The hoists of one chain above Q1, in order, if they are worth making.
+fn plan_chain(
+    ir: &Ir,
+    an: &mut Analysis,
+    preds: &[usize],
+    touched: &[bool],
+    p: BlockId,
+    q1: BlockId,
+    pol: Polarity,
+) -> Option<Vec<Plan>> {
+    let Term::Branch {
+        src: Src::K(_),
+        jt,
+        jf,
+        ..
+    } = ir.blocks[q1].term
+    else {
+        return None;
+    };
+    let (t, _) = pol.split(jt, jf);
+    if preds.get(q1) != Some(&1) || touched.get(q1) != Some(&false) {
+        return None;
+    }
+    // The guard: Q1's statements on the way from the hoisted test to T,
+    // unless T rejects or they cannot reject where P ends.
+    let guard = ir.blocks[t].term != Term::Ret(0) && {
+        let mut st = an.exit[p];
+        let mut proven = an.len_out[p];
+        let mut avail = an.avail_out[p].clone();
+        ir.blocks[q1].stmts.iter().any(|s| {
+            let aborts = can_abort(&an.vals, &st, *s, proven, &avail);
+            step(&mut an.vals, &mut st, *s);
+            super::note_load(&st, *s, &mut avail);
+            proven = proven.max(proves_len(*s));
+            aborts
+        })
+    };
+    // The state the hoisted test reaches T with.
+    let at_t = if guard { an.exit[q1] } else { an.exit[p] };
+    let mut preds = preds.to_vec();
+    let mut hoisted: Vec<Plan> = Vec::new();
+    while let Some(pl) = plan(ir, an, &preds, touched, p, q1, t, &at_t, &hoisted, pol) {
+        preds[pl.on] += 1;
+        preds[pl.r] = preds[pl.r].saturating_sub(1);
+        hoisted.push(pl);
+    }
+    if hoisted.is_empty() {
+        return None;
+    }
+    for pl in &mut hoisted {
+        pl.guard = guard;
+    }
+    if guard {
+        // Each hoist saves R's statements where R goes with it; the guard
+        // costs Q1's statements and a jump.
+        let saved: usize = hoisted
+            .iter()
+            .filter(|pl| preds[pl.r] == 0)
+            .map(|pl| ir.blocks[pl.r].stmts.len())
+            .sum();
+        if saved <= ir.blocks[q1].stmts.len() + 1 {
+            return None;
+        }
+    }
+    Some(hoisted)
+}
+
+/// The next hoist of the chain above Q1, after those already planned.
+#[allow(clippy::too_many_arguments)]
 fn plan(
     ir: &Ir,
     an: &mut Analysis,
@@ -115,28 +220,25 @@ fn plan(
     touched: &[bool],
     p: BlockId,
     q1: BlockId,
+    t: BlockId,
+    at_t: &State,
+    hoisted: &[Plan],
+    pol: Polarity,
 ) -> Option<Plan> {
     let v = an.exit[p][A];
-    // The Q chain: single-entry tests that all go to T when true; only the
-    // first may have statements.
-    let Term::Branch {
-        src: Src::K(_),
-        jt: t,
-        jf: mut next,
-        ..
-    } = ir.blocks[q1].term
-    else {
+    // The Q chain: single-entry tests that all go to T; only the first
+    // may have statements that change anything.
+    let Term::Branch { jt, jf, .. } = ir.blocks[q1].term else {
         return None;
     };
-    if !matches!(ir.blocks[t].term, Term::Ret(_))
-        || preds.get(q1) != Some(&1)
-        || touched.get(q1) != Some(&false)
-    {
-        return None;
-    }
+    let (_, mut next) = pol.split(jt, jf);
     let mut qm = q1;
     let mut chain = 0;
     loop {
+        // A test already hoisted is no longer on the way.
+        while let Some(h) = hoisted.iter().find(|h| h.r == next && h.qm == qm) {
+            next = h.on;
+        }
         let r = next;
         if touched.get(r) != Some(&false) || r == t {
             return None;
@@ -151,7 +253,8 @@ fn plan(
         else {
             return None;
         };
-        if rt != t {
+        let (r_t, on) = pol.split(rt, rf);
+        if r_t != t {
             return None;
         }
         // Is R a test of v again (its statements reload it)?
@@ -169,11 +272,20 @@ fn plan(
             proven = proven.max(proves_len(*s));
         }
         if ok && st[A] == v && an.exit[qm][A] != v {
-            // Skipping R from Qm must leave what R's false target needs.
-            let live = an.live_in[rf];
+            // Skipping R from Qm must leave what R's way on needs, and T
+            // must find what it reads as R left it.
             let before = an.exit[qm];
-            if (0..NATOMS).all(|i| live & (1 << i) == 0 || st[i] == before[i]) {
-                return Some(Plan { qm, r, t });
+            let same = |live: u32, x: &State, y: &State| {
+                (0..NATOMS).all(|i| live & (1 << i) == 0 || x[i] == y[i])
+            };
+            if same(an.live_in[on], &st, &before) && same(an.live_in[t], &st, at_t) {
+                return Some(Plan {
+                    qm,
+                    r,
+                    on,
+                    t,
+                    guard: false,
+                });
             }
             return None;
         }
@@ -185,36 +297,31 @@ fn plan(
         }
         chain += 1;
         qm = r;
-        next = rf;
+        next = on;
     }
 }
 
-fn apply(ir: &mut Ir, p: BlockId, slot: usize, q1: BlockId, plan: &Plan) -> BlockId {
-    let Term::Branch {
-        cond, src, jf: rf, ..
-    } = ir.blocks[plan.r].term
-    else {
+fn apply(ir: &mut Ir, p: BlockId, slot: usize, q1: BlockId, plan: &Plan, pol: Polarity) -> BlockId {
+    let Term::Branch { cond, src, .. } = ir.blocks[plan.r].term else {
         return p;
     };
-    // A rejecting target needs no guard: a load that fails rejects too.
-    let guard = if ir.blocks[plan.t].term == Term::Ret(0) || ir.blocks[q1].stmts.is_empty() {
-        plan.t
-    } else {
+    let guard = if plan.guard {
         ir.blocks.push(Block {
             stmts: ir.blocks[q1].stmts.clone(),
             term: Term::Goto(plan.t),
         });
         ir.blocks.len() - 1
+    } else {
+        plan.t
     };
     let r2 = ir.blocks.len();
+    let (jt, jf) = match pol {
+        Polarity::Or => (guard, q1),
+        Polarity::And => (q1, guard),
+    };
     ir.blocks.push(Block {
         stmts: Vec::new(),
-        term: Term::Branch {
-            cond,
-            src,
-            jt: guard,
-            jf: q1,
-        },
+        term: Term::Branch { cond, src, jt, jf },
     });
     match &mut ir.blocks[p].term {
         Term::Branch { jt, jf, .. } => {
@@ -227,8 +334,11 @@ fn apply(ir: &mut Ir, p: BlockId, slot: usize, q1: BlockId, plan: &Plan) -> Bloc
         Term::Goto(t) => *t = r2,
         Term::Ret(_) => {}
     }
-    if let Term::Branch { jf, .. } = &mut ir.blocks[plan.qm].term {
-        *jf = rf;
+    if let Term::Branch { jt, jf, .. } = &mut ir.blocks[plan.qm].term {
+        match pol {
+            Polarity::Or => *jf = plan.on,
+            Polarity::And => *jt = plan.on,
+        }
     }
     r2
 }

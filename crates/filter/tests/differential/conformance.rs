@@ -27,8 +27,9 @@ pub struct Case {
     /// The expected return value of the program.
     pub verdict: u32,
     /// Also replay our Linux socket-target program on the frame as a
-    /// socket sees it (outer VLAN tag moved into metadata).
-    pub socket: bool,
+    /// socket sees it (outer VLAN tag moved into metadata), expecting this
+    /// verdict: libpcap's program for a live capture gives it.
+    pub socket: Option<u32>,
 }
 
 /// The path of the data file.
@@ -92,7 +93,7 @@ fn case(block: Vec<(usize, String, String)>) -> Result<Case, String> {
     let mut packet = None;
     let mut wire = None;
     let mut verdict = None;
-    let mut socket = false;
+    let mut socket = None;
     for (lineno, key, value) in block {
         let err = |what: &str| format!("line {lineno}: {what}");
         match key.as_str() {
@@ -131,20 +132,21 @@ fn case(block: Vec<(usize, String, String)>) -> Result<Case, String> {
                 )
             }
             "verdict" => {
-                verdict = Some(match value.as_str() {
-                    "accept" => SNAPLEN,
-                    "reject" => 0,
-                    n => n
-                        .parse()
-                        .map_err(|_| err("verdict is not accept, reject or a number"))?,
-                })
+                verdict = Some(
+                    parse_verdict(&value)
+                        .ok_or_else(|| err("verdict is not accept, reject or a number"))?,
+                )
             }
             "socket" => {
-                socket = match value.as_str() {
-                    "yes" => true,
-                    "no" => false,
-                    _ => return Err(err("socket is not yes or no")),
-                }
+                socket =
+                    match value.as_str() {
+                        "no" => None,
+                        // The same verdict as offline, filled in below.
+                        "yes" => Some(u32::MAX),
+                        v => Some(parse_verdict(v).ok_or_else(|| {
+                            err("socket is not yes, no, accept, reject or a number")
+                        })?),
+                    }
             }
             other => return Err(err(&format!("unknown key {other:?}"))),
         }
@@ -157,6 +159,7 @@ fn case(block: Vec<(usize, String, String)>) -> Result<Case, String> {
             "case at line {line}: wire length {wire_len} below the captured length"
         ));
     }
+    let verdict = verdict.ok_or_else(|| missing("verdict"))?;
     Ok(Case {
         line,
         name: name.ok_or_else(|| missing("case"))?,
@@ -165,9 +168,17 @@ fn case(block: Vec<(usize, String, String)>) -> Result<Case, String> {
         expr: expr.ok_or_else(|| missing("expr"))?,
         packet,
         wire_len,
-        verdict: verdict.ok_or_else(|| missing("verdict"))?,
-        socket,
+        verdict,
+        socket: socket.map(|v| if v == u32::MAX { verdict } else { v }),
     })
+}
+
+fn parse_verdict(value: &str) -> Option<u32> {
+    match value {
+        "accept" => Some(SNAPLEN),
+        "reject" => Some(0),
+        n => n.parse().ok(),
+    }
 }
 
 /// The expectations of the file are libpcap's: its unoptimised program
@@ -184,6 +195,7 @@ fn conformance_cases_hold_for_libpcap() {
             snaplen: SNAPLEN,
             optimize,
             netmask: c.netmask,
+            savefile: false,
         };
         let prog = sluice_pcap_oracle::compile_with(&c.expr, &config(false))
             .unwrap_or_else(|e| panic!("line {}: libpcap rejects {:?}: {e}", c.line, c.expr));
@@ -217,7 +229,14 @@ fn conformance_parser_names_bad_lines() {
     let ok = parse("# c\ncase: x\nlinktype: RAW\nexpr: ip\npacket: 45 00\n  00 14\nwire: 20\nverdict: reject\n").unwrap();
     assert_eq!(ok[0].packet, vec![0x45, 0, 0, 0x14]);
     assert_eq!(
-        (ok[0].linktype, ok[0].wire_len, ok[0].verdict),
-        (101, 20, 0)
+        (ok[0].linktype, ok[0].wire_len, ok[0].verdict, ok[0].socket),
+        (101, 20, 0, None)
+    );
+    let both = parse("case: x\nexpr: ip\npacket: 00\nverdict: reject\nsocket: yes\n\ncase: y\nexpr: ip\npacket: 00\nverdict: reject\nsocket: accept\n").unwrap();
+    assert_eq!((both[0].socket, both[1].socket), (Some(0), Some(SNAPLEN)));
+    let err = parse("case: x\nexpr: ip\npacket: 00\nverdict: reject\nsocket: maybe\n").unwrap_err();
+    assert_eq!(
+        err,
+        "line 5: socket is not yes, no, accept, reject or a number"
     );
 }

@@ -25,6 +25,7 @@ mod refvm;
 mod rng;
 mod socket;
 mod values;
+mod witness;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -94,6 +95,7 @@ impl PcapResult {
             snaplen: SNAPLEN,
             optimize,
             netmask,
+            savefile: false,
         };
         PcapResult {
             o0: oracle::compile_with(text, &config(false)),

@@ -28,8 +28,34 @@ pub struct Outcome {
     pub uninit: bool,
 }
 
+/// The VLAN tag a live Linux capture hands libpcap's userland filter
+/// (`pcap_filter_with_aux_data`) when the kernel refused the program.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Aux {
+    /// `TP_STATUS_VLAN_VALID`: the kernel took a tag out of the frame.
+    pub vlan_tag_present: u32,
+    /// Its VLAN id (`tp_vlan_tci & 0x0fff`).
+    pub vlan_tag: u32,
+}
+
+/// `SKF_AD_OFF + SKF_AD_VLAN_TAG` and `+ SKF_AD_VLAN_TAG_PRESENT`.
+const AD_VLAN_TAG: u32 = 0xffff_f000 + 44;
+const AD_VLAN_TAG_PRESENT: u32 = 0xffff_f000 + 48;
+
 /// Runs a program that libpcap's `bpf_validate` accepted.
 pub fn run(prog: &[RawInsn], packet: &[u8], wire_len: u32) -> Outcome {
+    run_with(prog, packet, wire_len, None)
+}
+
+/// Runs a program as libpcap filters a live Linux capture in user space
+/// (when the kernel refuses the program: a backward jump, a scratch word
+/// read before a store): byte loads at the VLAN ancillary offsets read
+/// `aux`, everything else is as in [`run`].
+pub fn run_live(prog: &[RawInsn], packet: &[u8], wire_len: u32, aux: Aux) -> Outcome {
+    run_with(prog, packet, wire_len, Some(aux))
+}
+
+fn run_with(prog: &[RawInsn], packet: &[u8], wire_len: u32, aux: Option<Aux>) -> Outcome {
     let buflen = packet.len() as u64;
     let mut uninit = false;
     let mut written = 0u16;
@@ -73,6 +99,13 @@ pub fn run(prog: &[RawInsn], packet: &[u8], wire_len: u32) -> Outcome {
                 };
                 let value = match code & 0xe0 {
                     0x00 => k,
+                    0x20 if code == 0x30 && matches!(k, AD_VLAN_TAG | AD_VLAN_TAG_PRESENT) => {
+                        match aux {
+                            Some(aux) if k == AD_VLAN_TAG => aux.vlan_tag,
+                            Some(aux) => aux.vlan_tag_present,
+                            None => return fault(uninit),
+                        }
+                    }
                     0x20 => match load(u64::from(k), size) {
                         Some(v) => v,
                         None => return fault(uninit),
