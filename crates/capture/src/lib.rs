@@ -15,7 +15,7 @@
 //! - [`filter`] — pcap-filter expressions compiled for the kernel of a
 //!   capture socket (and moved for cooked sockets).
 //! - [`meter`] — statistics mode: counts per interval, no payload copied.
-//! - [`replay`] — sending a capture file (tcpreplay) or generated UDP
+//! - [`mod@replay`] — sending a capture file (tcpreplay) or generated UDP
 //!   frames (trafgen), paced by [`pace`].
 //!
 //! # Privileges
