@@ -1790,6 +1790,60 @@ mod tests {
     }
 
     #[test]
+    fn a_large_mapped_file_reads_like_a_stream() {
+        // Large enough for the mapping helper and many windows; record
+        // sizes vary so that records cross window boundaries at every
+        // phase.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut payload = vec![0u8; 1600];
+        let mut recs = Vec::new();
+        let mut total = 0usize;
+        let mut i = 0u32;
+        while total < 24 << 20 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = 40 + (seed % 1475) as usize;
+            recs.push((i, (seed >> 20) as u32 % 1_000_000, len));
+            total += 16 + len;
+            i += 1;
+        }
+        for (k, b) in payload.iter_mut().enumerate() {
+            *b = (k * 7) as u8;
+        }
+        let records: Vec<(u32, u32, &[u8], u32)> = recs
+            .iter()
+            .map(|&(s, f, len)| (s, f, &payload[..len], len as u32))
+            .collect();
+        let file = pcap_file(Endian::Little, pcap::MAGIC_MICRO, 65535, &records);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.pcap");
+        std::fs::write(&p, &file).unwrap();
+        let digest = |r: &mut Reader| {
+            let mut n = 0u64;
+            let mut h = 0u64;
+            while let Some(f) = r.next_frame() {
+                let f = f.unwrap();
+                n += 1;
+                h = h.wrapping_mul(31).wrapping_add(f.ts_ns ^ f.offset);
+                h = h
+                    .wrapping_mul(31)
+                    .wrapping_add(u64::from(f.data[f.data.len() - 1]));
+                h = h.wrapping_add(f.data.len() as u64);
+            }
+            (n, h)
+        };
+        let mut m = Reader::open(&p).unwrap();
+        assert!(m.is_whole());
+        let mut s = Reader::from_read(std::io::Cursor::new(file), ReaderOptions::default());
+        let (a, b) = (digest(&mut m), digest(&mut s));
+        assert_eq!(a, b);
+
+        assert_eq!(a.0, recs.len() as u64);
+        assert!(m.buffer_len() <= 8 << 20, "{}", m.buffer_len());
+    }
+
+    #[test]
     fn open_file_mmap_and_buffered_agree() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a.pcapng");
@@ -1824,5 +1878,79 @@ mod tests {
         assert!(r.next_record().unwrap().is_err());
         let err = Reader::open(dir.path().join("missing.pcap")).unwrap_err();
         assert!(err.to_string().starts_with("opening "), "{err}");
+    }
+
+    /// What a loop sees: every record through `next_record`, or pcap
+    /// frames through the fast path first and the rest through
+    /// `next_record`; then the counts.
+    fn seen(r: &mut Reader, fast: bool) -> (Vec<String>, ReadCounts) {
+        let mut out = Vec::new();
+        loop {
+            if fast && let Some(f) = r.next_pcap_frame() {
+                out.push(format!(
+                    "frame {} {} {} {:?} {:?}",
+                    f.offset, f.ts_ns, f.origlen, f.data, f.flags
+                ));
+                continue;
+            }
+            match r.next_record() {
+                None => break,
+                Some(Ok(Record::Frame(f))) => out.push(format!(
+                    "frame {} {} {} {:?} {:?}",
+                    f.offset, f.ts_ns, f.origlen, f.data, f.flags
+                )),
+                Some(Ok(other)) => out.push(format!("{other:?}")),
+                Some(Err(e)) => out.push(format!("error {e}")),
+            }
+        }
+        (out, r.counts().clone())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_pcap_fast_path_sees_what_next_record_sees(
+            magic in proptest::sample::select(vec![
+                pcap::MAGIC_MICRO, pcap::MAGIC_NANO, 0xa1b2_cd34,
+            ]),
+            big in proptest::bool::ANY,
+            snaplen in 1u32..300,
+            recs in proptest::collection::vec((0u32..400, 0u32..400, proptest::num::u8::ANY), 0..40),
+            cut in 0usize..64,
+            lenient in proptest::bool::ANY,
+        ) {
+            let e = if big { Endian::Big } else { Endian::Little };
+            let modified = magic == 0xa1b2_cd34;
+            let mut f = Vec::new();
+            f.extend_from_slice(&e.put32(magic));
+            f.extend_from_slice(&e.put16(2));
+            f.extend_from_slice(&e.put16(4));
+            f.extend_from_slice(&[0; 8]);
+            f.extend_from_slice(&e.put32(snaplen));
+            f.extend_from_slice(&e.put32(1));
+            for (i, &(caplen, origlen, fill)) in recs.iter().enumerate() {
+                f.extend_from_slice(&e.put32(i as u32));
+                f.extend_from_slice(&e.put32(7));
+                f.extend_from_slice(&e.put32(caplen));
+                f.extend_from_slice(&e.put32(origlen));
+                if modified {
+                    f.extend_from_slice(&[0, 0, 0, 0, 0, 0, fill % 5, 0]);
+                }
+                f.extend(std::iter::repeat_n(fill, caplen as usize));
+            }
+            f.truncate(f.len().saturating_sub(cut));
+            let opts = ReaderOptions {
+                leniency: if lenient { Leniency::Lenient } else { Leniency::Strict },
+                buffer_size: 64,
+                ..ReaderOptions::default()
+            };
+            let want = seen(&mut Reader::from_bytes(f.clone(), opts.clone()), false);
+            let fast = seen(&mut Reader::from_bytes(f.clone(), opts.clone()), true);
+            proptest::prop_assert_eq!(&fast, &want);
+            let stream = seen(
+                &mut Reader::from_read(std::io::Cursor::new(f), opts),
+                true,
+            );
+            proptest::prop_assert_eq!(&stream, &want);
+        }
     }
 }

@@ -2,7 +2,9 @@
 //! resolution, keeping everything the output format can hold and counting
 //! what it cannot.
 
-use std::io::Write;
+use std::io::{self, Write};
+use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
+use std::thread::JoinHandle;
 
 use sluice_pcap::{Error, Format, Frame, Interface, Reader, Record, Writer};
 
@@ -246,6 +248,227 @@ fn pcap_interface(i: &Interface) -> Interface {
     p
 }
 
+/// An output written behind its caller's back: bytes are gathered into
+/// chunks of 1 MiB that a thread writes, so that the kernel's copy of the
+/// output (into the page cache, a pipe) runs beside the work that
+/// produces it instead of in its path.
+///
+/// Memory is bounded: at most [`WriteBehind::DEPTH`] chunks are in flight,
+/// and a writer that runs ahead waits for the thread. A write error is
+/// returned by the next `write` or `flush` (with its kind, so that a
+/// broken pipe is still recognised as one), and every call after it fails
+/// the same way. `flush` returns once the thread has written and flushed
+/// everything before it. Dropping the value writes what is left and waits
+/// for the thread, so nothing is lost when a caller forgets to flush; only
+/// `flush` reports errors.
+pub struct WriteBehind {
+    chunk: Vec<u8>,
+    to_thread: Option<SyncSender<Job>>,
+    from_thread: Receiver<Done>,
+    /// Empty chunks back from the thread.
+    spare: Vec<Vec<u8>>,
+    /// Chunks allocated so far (at most `DEPTH + 1`, the one filled here
+    /// included).
+    allocated: usize,
+    failed: Option<(io::ErrorKind, String)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+enum Job {
+    Write(Vec<u8>),
+    Flush,
+}
+
+enum Done {
+    /// A written chunk, to fill again.
+    Spare(Vec<u8>),
+    /// The answer to a [`Job::Flush`].
+    Flushed(io::Result<()>),
+    Failed(io::Error),
+}
+
+impl std::fmt::Debug for WriteBehind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteBehind")
+            .field("buffered", &self.chunk.len())
+            .field("allocated", &self.allocated)
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WriteBehind {
+    /// Bytes per chunk handed to the thread.
+    pub const CHUNK: usize = 1 << 20;
+    /// Chunks the thread may hold (queued or being written).
+    pub const DEPTH: usize = 3;
+
+    /// Starts the thread that writes into `out`.
+    pub fn new(out: impl Write + Send + 'static) -> io::Result<WriteBehind> {
+        let (to_thread, jobs) = sync_channel(Self::DEPTH);
+        let (done, from_thread) = channel();
+        let thread = std::thread::Builder::new()
+            .name("sluice-write-behind".into())
+            .spawn(move || write_behind(out, &jobs, &done))?;
+        Ok(WriteBehind {
+            chunk: Vec::with_capacity(Self::CHUNK),
+            to_thread: Some(to_thread),
+            from_thread,
+            spare: Vec::new(),
+            allocated: 1,
+            failed: None,
+            thread: Some(thread),
+        })
+    }
+
+    fn error(&self) -> Option<io::Error> {
+        self.failed
+            .as_ref()
+            .map(|(kind, msg)| io::Error::new(*kind, msg.clone()))
+    }
+
+    /// Takes in what the thread sent back; waits for something when
+    /// `block` (the thread is then known to owe an answer).
+    fn collect(&mut self, block: bool) -> Option<io::Result<()>> {
+        let mut first = block;
+        loop {
+            let done = if first {
+                first = false;
+                match self.from_thread.recv() {
+                    Ok(d) => d,
+                    Err(_) => return Some(Err(self.gone())),
+                }
+            } else {
+                match self.from_thread.try_recv() {
+                    Ok(d) => d,
+                    Err(_) => return None,
+                }
+            };
+            match done {
+                Done::Spare(v) => self.spare.push(v),
+                Done::Failed(e) => {
+                    self.failed.get_or_insert((e.kind(), e.to_string()));
+                }
+                Done::Flushed(r) => return Some(r),
+            }
+        }
+    }
+
+    fn gone(&mut self) -> io::Error {
+        let e = io::Error::other("the output thread stopped");
+        self.failed.get_or_insert((e.kind(), e.to_string()));
+        e
+    }
+
+    /// Hands the current chunk to the thread and starts another.
+    fn send_chunk(&mut self) -> io::Result<()> {
+        self.collect(false);
+        if let Some(e) = self.error() {
+            return Err(e);
+        }
+        let next = match self.spare.pop() {
+            Some(v) => v,
+            None if self.allocated <= Self::DEPTH => {
+                self.allocated += 1;
+                Vec::with_capacity(Self::CHUNK)
+            }
+            None => loop {
+                // Every chunk is with the thread: wait for one back.
+                if let Some(r) = self.collect(true) {
+                    r?;
+                }
+                if let Some(e) = self.error() {
+                    return Err(e);
+                }
+                if let Some(v) = self.spare.pop() {
+                    break v;
+                }
+            },
+        };
+        let full = std::mem::replace(&mut self.chunk, next);
+        self.chunk.clear();
+        match &self.to_thread {
+            Some(tx) if tx.send(Job::Write(full)).is_ok() => Ok(()),
+            _ => Err(self.gone()),
+        }
+    }
+}
+
+impl Write for WriteBehind {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(e) = self.error() {
+            return Err(e);
+        }
+        let room = Self::CHUNK - self.chunk.len();
+        let n = buf.len().min(room);
+        self.chunk.extend_from_slice(&buf[..n]);
+        if self.chunk.len() >= Self::CHUNK {
+            self.send_chunk()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.chunk.is_empty() {
+            self.send_chunk()?;
+        }
+        match &self.to_thread {
+            Some(tx) if tx.send(Job::Flush).is_ok() => {}
+            _ => return Err(self.gone()),
+        }
+        loop {
+            if let Some(r) = self.collect(true) {
+                r?;
+                break;
+            }
+        }
+        match self.error() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for WriteBehind {
+    fn drop(&mut self) {
+        if !self.chunk.is_empty() && self.failed.is_none() {
+            let _ = self.send_chunk();
+        }
+        // Closing the channel ends the thread once it has written the rest.
+        self.to_thread = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The thread of a [`WriteBehind`]: writes chunks in order until the first
+/// error, then only hands chunks back.
+fn write_behind(mut out: impl Write, jobs: &Receiver<Job>, done: &std::sync::mpsc::Sender<Done>) {
+    let mut failed: Option<(io::ErrorKind, String)> = None;
+    for job in jobs {
+        match job {
+            Job::Write(v) => {
+                if failed.is_none()
+                    && let Err(e) = out.write_all(&v)
+                {
+                    failed = Some((e.kind(), e.to_string()));
+                    let _ = done.send(Done::Failed(e));
+                }
+                let _ = done.send(Done::Spare(v));
+            }
+            Job::Flush => {
+                let r = match &failed {
+                    Some((kind, msg)) => Err(io::Error::new(*kind, msg.clone())),
+                    None => out.flush(),
+                };
+                let _ = done.send(Done::Flushed(r));
+            }
+        }
+    }
+    let _ = out.flush();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,5 +537,95 @@ mod tests {
         let rep = convert(&mut r, &mut w, true, &mut |_| {}).unwrap();
         assert_eq!(rep.interfaces, 2);
         assert_eq!(frames(w.finish().unwrap()), frames(ng));
+    }
+
+    /// Records writes, and fails from the `fail_at`-th on.
+    #[derive(Clone)]
+    struct Sink {
+        got: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+        writes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        fail_at: usize,
+    }
+
+    impl Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let n = self
+                .writes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if n >= self.fail_at {
+                return Err(io::Error::new(io::ErrorKind::BrokenPipe, "pipe closed"));
+            }
+            let k = buf.len().min(100_000);
+            self.got.lock().unwrap().extend_from_slice(&buf[..k]);
+            Ok(k)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn sink(fail_at: usize) -> Sink {
+        Sink {
+            got: Default::default(),
+            writes: Default::default(),
+            fail_at,
+        }
+    }
+
+    #[test]
+    fn write_behind_keeps_order_and_bytes() {
+        let s = sink(usize::MAX);
+        let mut w = WriteBehind::new(s.clone()).unwrap();
+        let mut want = Vec::new();
+        for i in 0..20_000u32 {
+            let rec: Vec<u8> = (0..(i % 700)).map(|b| (b ^ i) as u8).collect();
+            w.write_all(&rec).unwrap();
+            want.extend_from_slice(&rec);
+        }
+        w.flush().unwrap();
+        assert_eq!(s.got.lock().unwrap().len(), want.len());
+        assert!(*s.got.lock().unwrap() == want);
+        assert!(w.allocated <= WriteBehind::DEPTH + 1);
+        // dropping without a flush still writes the rest
+        w.write_all(b"tail").unwrap();
+        drop(w);
+        assert!(s.got.lock().unwrap().ends_with(b"tail"));
+    }
+
+    #[test]
+    fn write_behind_reports_the_first_error_with_its_kind() {
+        let s = sink(3);
+        let mut w = WriteBehind::new(s).unwrap();
+        let block = vec![7u8; WriteBehind::CHUNK];
+        let mut err = None;
+        for _ in 0..50 {
+            if let Err(e) = w.write_all(&block) {
+                err = Some(e);
+                break;
+            }
+        }
+        let err = match err {
+            Some(e) => e,
+            None => w.flush().unwrap_err(),
+        };
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+        assert!(err.to_string().contains("pipe closed"), "{err}");
+        assert_eq!(w.write(b"x").unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+        assert_eq!(w.flush().unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+    }
+
+    #[test]
+    fn write_behind_under_a_capture_writer() {
+        let ng = capture(Format::PcapNg, &[LinkType::ETHERNET]);
+        let s = sink(usize::MAX);
+        let mut r = Reader::from_bytes(ng.clone(), ReaderOptions::default());
+        let mut w = Writer::new(
+            WriteBehind::new(s.clone()).unwrap(),
+            WriterOptions::new(Format::PcapNg),
+        )
+        .unwrap();
+        convert(&mut r, &mut w, true, &mut |_| {}).unwrap();
+        drop(w.finish().unwrap());
+        assert_eq!(frames(s.got.lock().unwrap().clone()), frames(ng));
     }
 }

@@ -1,11 +1,14 @@
 //! `sluice filter -r IN -w OUT EXPR`: keep the frames an expression
 //! matches, like `tcpdump -r IN -w OUT EXPR`, for pcap and pcapng.
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
 use sluice_pcap::{Format, Writer, WriterOptions};
+use sluice_process::convert::WriteBehind;
 use sluice_process::filter::{FrameFilter, filter};
 
 use crate::cmd::convert::FormatArg;
@@ -57,8 +60,9 @@ pub fn run(args: FilterArgs) -> anyhow::Result<()> {
         None => Format::from_path(&args.write).unwrap_or(in_format),
     };
     let nanos = in_nanos || format == Format::PcapNg;
-    let mut writer = Writer::create(&args.write, WriterOptions::new(format).nanos(nanos))
-        .with_context(|| format!("creating {out_name}"))?;
+    let out = create_output(&args.write).with_context(|| format!("creating {out_name}"))?;
+    let mut writer = Writer::new(out, WriterOptions::new(format).nanos(nanos))
+        .with_context(|| format!("writing {out_name}"))?;
     let progress = Progress::bytes(&in_name, reader.input_len());
     let result = filter(
         &mut reader,
@@ -75,4 +79,18 @@ pub fn run(args: FilterArgs) -> anyhow::Result<()> {
     finished?;
     eprintln!("{} of {} frames matched", report.frames, report.frames_read);
     Ok(())
+}
+
+/// The output file (stdout for `-`), written by a thread of its own so
+/// that the kernel's copy of the output does not hold up the filtering.
+fn create_output(path: &Path) -> std::io::Result<WriteBehind> {
+    let out: Box<dyn Write + Send> = if path.as_os_str() == "-" {
+        // A plain descriptor: `Stdout` would split the large writes at
+        // newlines.
+        use std::os::fd::AsFd;
+        Box::new(File::from(std::io::stdout().as_fd().try_clone_to_owned()?))
+    } else {
+        Box::new(File::create(path)?)
+    };
+    WriteBehind::new(out)
 }
