@@ -10,6 +10,8 @@
 //!   capture file's (`pcap_open_offline` on a header-only file), which
 //!   is how tcpdump compiles for `-r` (libpcap then refuses the direction
 //!   and interface tests it has no metadata for);
+//! - [`LiveHandle`]: the same for a live capture on an interface, as
+//!   tcpdump compiles for `-i`;
 //! - [`run`]: libpcap's userland interpreter `bpf_filter` over one packet,
 //!   after `bpf_validate` has accepted the program;
 //! - [`image`]: the `tcpdump -d` listing of a program (`bpf_image`).
@@ -136,6 +138,57 @@ pub fn compile_with(expr: &str, config: &Config) -> Result<Vec<RawInsn>, String>
     )
 }
 
+/// libpcap opened on a network interface as tcpdump opens it for a live
+/// capture (`pcap_create` + `pcap_activate`), to compile programs for it:
+/// on Linux these read VLAN tags, direction and interface through the
+/// kernel's ancillary loads (what `tcpdump -d -i IF` prints). Opening it
+/// needs CAP_NET_RAW; the handle stays on the thread that opened it.
+pub struct LiveHandle {
+    handle: Handle,
+}
+
+impl LiveHandle {
+    /// Opens `interface` (in the calling thread's network namespace).
+    pub fn open(interface: &str) -> Result<LiveHandle, String> {
+        let c_if = CString::new(interface).map_err(|_| "interface name contains a NUL byte")?;
+        let mut errbuf = [0 as std::ffi::c_char; ffi::PCAP_ERRBUF_SIZE];
+        let _guard = lock();
+        // SAFETY: `c_if` is NUL-terminated and `errbuf` has the
+        // PCAP_ERRBUF_SIZE bytes libpcap may write into.
+        let raw = unsafe { ffi::pcap_create(c_if.as_ptr(), errbuf.as_mut_ptr()) };
+        let Some(ptr) = std::ptr::NonNull::new(raw) else {
+            // SAFETY: on failure libpcap wrote a NUL-terminated message.
+            let msg = unsafe { CStr::from_ptr(errbuf.as_ptr()) };
+            return Err(format!(
+                "pcap_create({interface}): {}",
+                msg.to_string_lossy()
+            ));
+        };
+        let handle = Handle(ptr);
+        // SAFETY: the handle is open and not yet activated.
+        let rc = unsafe { ffi::pcap_activate(handle.0.as_ptr()) };
+        if rc < 0 {
+            // SAFETY: the handle is open; its error buffer is
+            // NUL-terminated and copied before the handle is closed.
+            let err = unsafe { CStr::from_ptr(ffi::pcap_geterr(handle.0.as_ptr())) };
+            return Err(format!(
+                "pcap_activate({interface}) failed ({rc}): {}",
+                err.to_string_lossy()
+            ));
+        }
+        Ok(LiveHandle { handle })
+    }
+
+    /// Compiles `expr` for this capture with an unknown netmask. Returns
+    /// the instructions or libpcap's error message.
+    pub fn compile(&self, expr: &str, optimize: bool) -> Result<Vec<RawInsn>, String> {
+        let c_expr =
+            CString::new(expr).map_err(|_| "expression contains a NUL byte".to_string())?;
+        let _guard = lock();
+        self.handle.compile(&c_expr, optimize, NETMASK_UNKNOWN)
+    }
+}
+
 /// Runs `insns` with libpcap's `bpf_filter` over `packet` (the captured
 /// bytes) with original length `wire_len`, and returns the program's
 /// result (0 = reject, otherwise the number of bytes to keep).
@@ -236,8 +289,8 @@ fn lock() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// A `pcap_t` from `pcap_open_dead` or `pcap_open_offline`, closed on
-/// drop.
+/// A `pcap_t` from `pcap_open_dead`, `pcap_open_offline` or
+/// `pcap_create`, closed on drop.
 struct Handle(std::ptr::NonNull<ffi::Pcap>);
 
 impl Handle {
@@ -323,8 +376,8 @@ impl Handle {
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        // SAFETY: the handle came from pcap_open_dead or pcap_open_offline
-        // and is closed once.
+        // SAFETY: the handle came from pcap_open_dead, pcap_open_offline or
+        // pcap_create and is closed once.
         unsafe { ffi::pcap_close(self.0.as_ptr()) };
     }
 }
@@ -368,6 +421,8 @@ mod ffi {
     unsafe extern "C" {
         pub fn pcap_open_dead(linktype: c_int, snaplen: c_int) -> *mut Pcap;
         pub fn pcap_open_offline(fname: *const c_char, errbuf: *mut c_char) -> *mut Pcap;
+        pub fn pcap_create(source: *const c_char, errbuf: *mut c_char) -> *mut Pcap;
+        pub fn pcap_activate(p: *mut Pcap) -> c_int;
         pub fn pcap_close(p: *mut Pcap);
         pub fn pcap_geterr(p: *mut Pcap) -> *mut c_char;
         pub fn pcap_compile(
