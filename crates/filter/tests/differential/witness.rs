@@ -390,14 +390,17 @@ fn check_cuts(
     bytes: &[u8],
     wire: u32,
 ) -> Option<Frame> {
+    let lib_o0 = oracle::Program::new(unoptimised).ok()?;
     (0..bytes.len()).rev().find_map(|n| {
         let cut = &bytes[..n];
         let o = lib_o.run(cut, wire);
         if o == 0 || refvm::run(optimised, cut, wire).verdict != o {
             return None;
         }
+        // libpcap's own interpreter says the unoptimised program rejects
+        // it; the reference interpreter says why.
         let u = refvm::run(unoptimised, cut, wire);
-        (u.faulted && !u.uninit && u.verdict == 0).then(|| Frame {
+        (lib_o0.run(cut, wire) == 0 && u.faulted && !u.uninit && u.verdict == 0).then(|| Frame {
             label: format!("witness, {n} of {wire} bytes captured"),
             bytes: cut.to_vec(),
             wire_len: wire,
