@@ -4,8 +4,10 @@
 //! Blocks are placed in a reverse post-order that puts the false branch of
 //! a test (and the target of an unconditional jump) right after it, so
 //! that most `goto`s cost nothing. A conditional jump reaches at most 255
-//! instructions ahead; a farther target gets a `ja` placed right after the
-//! branch, which jumps the rest of the way (its offset is 32 bits).
+//! instructions ahead; a farther target is reached through a `ja` (whose
+//! offset is 32 bits): one already placed for another branch to the same
+//! target when it is in reach, else a new one placed as far ahead as the
+//! branch reaches, where the branches after it can share it.
 //! Scratch words that the kernel's checker cannot see stored on every path
 //! before a load (it does not know the path is impossible) are stored once
 //! at the start: A is 0 there, as is unwritten scratch memory, so this
@@ -30,48 +32,73 @@ pub fn codegen(ir: &Ir) -> Vec<Insn> {
     init_scratch(&mut ir);
     let order = layout_order(&ir);
     let mut items: Vec<Item> = order.iter().map(|b| Item::Block(*b)).collect();
-    let mut has_tramp: std::collections::HashSet<(BlockId, BlockId)> = Default::default();
     loop {
         let pos = positions(&ir, &items);
-        // Every branch whose target is too far gets trampolines (placed
-        // right after it); positions move, so repeat until none is left.
-        let mut fixes = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            let Item::Block(b) = *item else { continue };
-            if let Term::Branch { jt, jf, .. } = ir.blocks[b].term {
-                let at = pos.block_end[b];
-                let far = |t: BlockId| {
-                    pos.block_start[t] - (at + 1) > 255 && !has_tramp.contains(&(b, t))
-                };
-                if far(jt) || far(jf) {
-                    fixes.push((i, b, far(jt).then_some(jt), far(jf).then_some(jf)));
-                }
-            }
-        }
-        if fixes.is_empty() {
-            break;
-        }
-        for (i, b, t, f) in fixes.into_iter().rev() {
-            // New trampolines go after the ones the branch already has.
-            let mut at = i + 1;
-            while matches!(items.get(at), Some(Item::Trampoline(_))) {
-                at += 1;
-            }
-            for target in [t, f].into_iter().flatten() {
-                if has_tramp.insert((b, target)) {
-                    items.insert(at, Item::Trampoline(target));
-                    at += 1;
-                }
-            }
-        }
+        // A branch whose target is too far jumps to a trampoline to it
+        // within reach, shared by every branch that reaches it. Where there
+        // is none, one goes as far ahead as the branch reaches (so that
+        // the branches after it may share it), between two items that do
+        // not fall through into each other. One at a time: each moves the
+        // items after it.
+        let fix = items.iter().enumerate().find_map(|(i, item)| {
+            let Item::Block(b) = *item else { return None };
+            let Term::Branch { jt, jf, .. } = ir.blocks[b].term else {
+                return None;
+            };
+            [jt, jf].into_iter().find_map(|t| {
+                (far(&pos, b, t) && trampoline(&items, &pos, i, pos.block_end[b], t).is_none())
+                    .then_some((i, b, t))
+            })
+        });
+        let Some((i, b, t)) = fix else { break };
+        let reach = pos.block_end[b] + 1 + 255;
+        let at = (i + 1..=items.len())
+            .filter(|&k| {
+                let start = pos.item_start.get(k).copied().unwrap_or(pos.end);
+                start <= reach && !falls_into(&ir, &items, k)
+            })
+            .last()
+            .unwrap_or(i + 1);
+        items.insert(at, Item::Trampoline(t));
     }
     emit(&ir, &items)
+}
+
+/// Whether item `k - 1` goes on into item `k` without a jump (a block
+/// whose `goto` target follows it, or that has no jump at all).
+fn falls_into(ir: &Ir, items: &[Item], k: usize) -> bool {
+    match k.checked_sub(1).map(|j| items[j]) {
+        Some(Item::Block(b)) => {
+            matches!(ir.blocks[b].term, Term::Goto(_)) && goto_len(ir, items, k - 1) == 0
+        }
+        _ => false,
+    }
+}
+
+/// Whether a branch at the end of block `b` cannot reach `t` directly.
+fn far(pos: &Positions, b: BlockId, t: BlockId) -> bool {
+    pos.block_start[t] - (pos.block_end[b] + 1) > 255
+}
+
+/// The position of the first trampoline to `t` after item `i` (whose
+/// branch is at `at`) that the branch reaches.
+fn trampoline(items: &[Item], pos: &Positions, i: usize, at: usize, t: BlockId) -> Option<usize> {
+    items[i + 1..]
+        .iter()
+        .zip(&pos.item_start[i + 1..])
+        .take_while(|(_, p)| **p - (at + 1) <= 255)
+        .find(|(it, _)| matches!(it, Item::Trampoline(x) if *x == t))
+        .map(|(_, p)| *p)
 }
 
 struct Positions {
     block_start: Vec<usize>,
     /// Index of the block's last instruction (its branch, if any).
     block_end: Vec<usize>,
+    /// Where each item starts.
+    item_start: Vec<usize>,
+    /// The length of the whole program.
+    end: usize,
 }
 
 fn goto_len(ir: &Ir, items: &[Item], i: usize) -> usize {
@@ -90,9 +117,12 @@ fn positions(ir: &Ir, items: &[Item]) -> Positions {
     let mut p = Positions {
         block_start: vec![0; n],
         block_end: vec![0; n],
+        item_start: Vec::with_capacity(items.len()),
+        end: 0,
     };
     let mut pc = 0;
     for (i, item) in items.iter().enumerate() {
+        p.item_start.push(pc);
         match *item {
             Item::Block(b) => {
                 p.block_start[b] = pc;
@@ -104,16 +134,15 @@ fn positions(ir: &Ir, items: &[Item]) -> Positions {
             Item::Trampoline(_) => pc += 1,
         }
     }
+    p.end = pc;
     p
 }
 
 fn emit(ir: &Ir, items: &[Item]) -> Vec<Insn> {
     let pos = positions(ir, items);
-    // Trampoline positions, per (block, target).
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < items.len() {
-        match items[i] {
+    for (i, item) in items.iter().enumerate() {
+        match *item {
             Item::Block(b) => {
                 let blk = &ir.blocks[b];
                 out.extend(blk.stmts.iter().map(|s| s.to_insn()));
@@ -127,25 +156,14 @@ fn emit(ir: &Ir, items: &[Item]) -> Vec<Insn> {
                         }
                     }
                     Term::Branch { cond, src, jt, jf } => {
-                        // Trampolines for this branch follow it directly.
-                        let mut tramp = Vec::new();
-                        let mut j = i + 1;
-                        while let Some(Item::Trampoline(t)) = items.get(j) {
-                            tramp.push((*t, here + 1 + (j - i - 1)));
-                            j += 1;
-                        }
                         let target = |t: BlockId| {
-                            let dist = pos.block_start[t] - (here + 1);
-                            if dist > 255 {
-                                let (_, at) = tramp
-                                    .iter()
-                                    .find(|(tt, _)| *tt == t)
-                                    .copied()
-                                    .unwrap_or((t, here + 1));
-                                (at - (here + 1)) as u8
+                            let to = if far(&pos, b, t) {
+                                // The fixing loop left one in reach.
+                                trampoline(items, &pos, i, here, t).unwrap_or(here + 1)
                             } else {
-                                dist as u8
-                            }
+                                pos.block_start[t]
+                            };
+                            (to - (here + 1)) as u8
                         };
                         let (code, k) = match src {
                             Src::K(k) => (insn::JMP | cond.code() | insn::K, k),
@@ -161,7 +179,6 @@ fn emit(ir: &Ir, items: &[Item]) -> Vec<Insn> {
                 out.push(Insn::stmt(insn::JMP | insn::JA, k as u32));
             }
         }
-        i += 1;
     }
     out
 }
@@ -233,4 +250,51 @@ fn init_scratch(ir: &mut Ir) {
     let e = ir.entry;
     init.append(&mut ir.blocks[e].stmts);
     ir.blocks[e].stmts = init;
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ir::RunMeta;
+    use crate::{Names, Options, compile, lower, opt, parse};
+
+    /// A chain of tests whose common target is farther than a branch
+    /// reaches: the branches share trampolines, and every verdict is the
+    /// graph's.
+    #[test]
+    fn far_targets_share_trampolines() {
+        let hosts: Vec<String> = (0..100)
+            .map(|i| format!("host 10.0.{}.{}", i / 250, i % 250))
+            .collect();
+        let expr = hosts.join(" or ");
+        let opts = Options::default();
+        let prog = compile(&expr, &opts).unwrap();
+        let ja = prog
+            .insns()
+            .iter()
+            .filter(|i| i.code == sluice_bpf::insn::JMP | sluice_bpf::insn::JA)
+            .count();
+        // One per 255 instructions or so, not one per test.
+        assert!(ja < 10, "{ja} jumps in {} instructions", prog.len());
+        let (mut ir, _) =
+            lower::lower(&parse::parse(&expr).unwrap(), &opts, Names::system()).unwrap();
+        opt::optimize(&mut ir);
+        for last in [0u8, 1, 50, 99, 200] {
+            for (src, dst) in [(last, 0), (0, last)] {
+                let mut f = vec![0u8; 42];
+                f[12] = 0x08;
+                f[14] = 0x45;
+                f[26..30].copy_from_slice(&[10, 0, 0, src]);
+                f[30..34].copy_from_slice(&[10, 0, 0, dst]);
+                for n in [f.len(), 32, 20] {
+                    let meta = RunMeta {
+                        wire_len: 42,
+                        ..RunMeta::default()
+                    };
+                    let want = ir.run(&f[..n], &meta);
+                    let got = prog.run(&f[..n], 42, &sluice_bpf::Meta::default());
+                    assert_eq!(got, want, "hosts .{src} > .{dst}, {n} bytes");
+                }
+            }
+        }
+    }
 }
