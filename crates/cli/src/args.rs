@@ -4,9 +4,8 @@
 use clap::{Parser, Subcommand};
 
 use crate::cmd::{
-    bridge::BridgeArgs,
-    capture::CaptureArgs, convert::ConvertArgs, r#gen::GenArgs, info::InfoArgs, inject::InjectArgs,
-    lab::LabArgs, print::PrintArgs, stats::StatsArgs,
+    bridge::BridgeArgs, capture::CaptureArgs, convert::ConvertArgs, r#gen::GenArgs, info::InfoArgs,
+    inject::InjectArgs, lab::LabArgs, print::PrintArgs, stats::StatsArgs,
 };
 
 /// Put a user-space program into the Linux network path: capture, filter,
@@ -49,9 +48,6 @@ pub enum Command {
     Gen(GenArgs),
     /// Build, inspect and remove a network-namespace lab.
     Lab(LabArgs),
-    /// Pass the host's own traffic through user space (netfilter queue),
-    /// with counters; --cleanup removes rules a killed run left.
-    Divert(crate::cmd::divert::DivertArgs),
     /// Bridge two interfaces through user space (wire mode pass-through),
     /// with live counters and a summary.
     Bridge(BridgeArgs),
@@ -61,6 +57,9 @@ pub enum Command {
     Impair(crate::cmd::impair::ImpairArgs),
     /// A node that does not exist answers ARP and ping for an address (wire mode).
     Echo(crate::cmd::echo::EchoArgs),
+    /// Pass the host's own traffic through user space (netfilter queue),
+    /// with counters; --cleanup removes rules a killed run left.
+    Divert(crate::cmd::divert::DivertArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish,
     /// powershell) generated from these flags.
     #[command(hide = true)]

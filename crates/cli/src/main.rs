@@ -55,11 +55,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inject(a) => cmd::inject::run(a),
         Command::Gen(a) => cmd::r#gen::run(a),
         Command::Lab(a) => cmd::lab::run(a),
-        Command::Divert(a) => cmd::divert::run(a),
         Command::Bridge(a) => cmd::bridge::run(a),
         Command::Tunnel(a) => cmd::tunnel::run(a),
         Command::Impair(a) => cmd::impair::run(a),
         Command::Echo(a) => cmd::echo::run(a),
+        Command::Divert(a) => cmd::divert::run(a),
         Command::Completions(a) => cmd::docs::completions(a),
         Command::Man(a) => cmd::docs::man(a),
     }

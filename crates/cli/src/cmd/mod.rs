@@ -1,23 +1,23 @@
 //! One module per subcommand, plus what several of them share.
 
 pub mod bridge;
-pub mod tunnel;
-pub mod impair;
-pub mod echo;
 pub mod capture;
 pub mod compile;
 pub mod convert;
-pub mod divert;
 pub mod debug;
+pub mod divert;
 pub mod docs;
+pub mod echo;
 pub mod expr;
 pub mod filter;
 pub mod r#gen;
+pub mod impair;
 pub mod info;
 pub mod inject;
 pub mod lab;
 pub mod print;
 pub mod stats;
+pub mod tunnel;
 
 use std::path::Path;
 
