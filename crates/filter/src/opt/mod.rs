@@ -388,7 +388,7 @@ pub(crate) fn decide(
     let bk = bk?;
     // Knowledge about `a` from constant tests.
     let mut eq: Option<u32> = None;
-    let (mut lo, mut hi) = (0u32, u32::MAX);
+    let (mut lo, mut hi) = range(vals, a, KNOWN_DEPTH);
     let (mut one, mut zero) = (0u32, 0u32);
     let mut ne: Vec<u32> = Vec::new();
     for f in facts.iter().filter(|f| f.a == a) {
@@ -481,6 +481,36 @@ fn known(vals: &Values, facts: &[Fact], v: Val, depth: u32) -> Option<u32> {
         }
         Expr::Neg(x) => Some(known(vals, facts, x, depth - 1)?.wrapping_neg()),
         _ => None,
+    }
+}
+
+/// The values `v` can take whatever the packet: a byte load is below 256,
+/// `x & 0xf0` below 0xf1, `x % 12` below 12 (`ldb [x + 18] >= 0x9000`
+/// never holds).
+fn range(vals: &Values, v: Val, depth: u32) -> (u32, u32) {
+    const ANY: (u32, u32) = (0, u32::MAX);
+    let size = |s: Size| match s {
+        Size::B => (0, 0xff),
+        Size::H => (0, 0xffff),
+        Size::W => ANY,
+    };
+    match vals.expr(v) {
+        Expr::Const(k) => (k, k),
+        // (An indirect load may land on an ancillary offset, which reads
+        // a full word whatever the size.)
+        Expr::Abs(s, k) if k < sluice_bpf::insn::ancillary::OFF => size(s),
+        Expr::Msh(_) => (0, 60),
+        Expr::Alu(op, x, y) if depth > 0 => {
+            let (_, xhi) = range(vals, x, depth - 1);
+            match (op, vals.as_const(y)) {
+                (AluOp::And, Some(c)) => (0, xhi.min(c)),
+                (AluOp::Rsh, Some(c)) if c < 32 => (0, xhi >> c),
+                (AluOp::Mod, Some(c)) if c > 0 => (0, xhi.min(c - 1)),
+                (AluOp::Div, Some(c)) if c > 0 => (0, xhi / c),
+                _ => ANY,
+            }
+        }
+        _ => ANY,
     }
 }
 
