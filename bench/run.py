@@ -5,7 +5,11 @@ Builds sluice in release mode, generates deterministic captures under a
 temporary directory, then runs each task with sluice and with its anchor
 (capinfos, editcap, tcpdump, cat, ...) alternating, several times each, with
 the page cache warm. Prints a markdown table of medians and the ratio
-ours / theirs (below 1 means sluice is faster), plus sluice's peak memory.
+ours / theirs (below 1 means sluice is faster), the CPU time of each, and
+sluice's peak memory. Rows that write a file write it to a tmpfs when one
+has room (`--out-disk` writes beside the captures instead), so that the
+disk's writeback, shared with whatever else the machine does, does not
+decide the row.
 
     python3 bench/run.py                  # every offline row, 1 GiB capture
     python3 bench/run.py --size-mb 600 --runs 7 --only info,print
@@ -55,16 +59,37 @@ def run_once(cmd, outputs=(), stdout_path=os.devnull):
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
+def output_dir(work, size_mb, disk):
+    """Where commands write their outputs: a tmpfs (/dev/shm) when it has
+    room for three outputs, so that the disk's writeback, which other
+    programs on the machine share, does not set the pace of the rows that
+    write; otherwise beside the captures."""
+    shm = "/dev/shm"
+    if not disk and os.path.isdir(shm):
+        st = os.statvfs(shm)
+        if st.f_bavail * st.f_frsize > 3 * size_mb * 1024 * 1024:
+            return tempfile.mkdtemp(prefix="sluice-bench-out-", dir=shm)
+    return work
+
+
+def load():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def have(tool):
     return shutil.which(tool) is not None
 
 
-def rows(bin_dir, work, files):
+def rows(bin_dir, out_dir, files):
     """(key, title, our command, anchor name, anchor command) per task."""
     sluice = os.path.join(bin_dir, "sluice")
     pcap, pcapng = files["pcap"], files["pcapng"]
-    out_ng = os.path.join(work, "out.pcapng")
-    out_pcap = os.path.join(work, "out.pcap")
+    out_ng = os.path.join(out_dir, "out.pcapng")
+    out_pcap = os.path.join(out_dir, "out.pcap")
     r = [
         ("info", "info (with protocol mix) vs capinfos -tEcsdluaeoyizx",
          [sluice, "info", pcap], "capinfos", ["capinfos", "-tEcsdluaeoyizx", pcap]),
@@ -118,16 +143,19 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated row keys")
     ap.add_argument("--work", default="", help="work directory (default: a temporary one, removed after)")
     ap.add_argument("--list", action="store_true", help="list the rows and exit")
+    ap.add_argument("--out-disk", action="store_true",
+                    help="write outputs beside the captures even when a tmpfs has room")
     args = ap.parse_args()
 
     work = args.work or tempfile.mkdtemp(prefix="sluice-bench-")
+    out_dir = output_dir(work, args.size_mb, args.out_disk)
     try:
         bin_dir = build()
         files = {
             "pcap": os.path.join(work, "mix.pcap"),
             "pcapng": os.path.join(work, "mix.pcapng"),
         }
-        all_rows = rows(bin_dir, work, files)
+        all_rows = rows(bin_dir, out_dir, files)
         if args.list:
             for key, title, *_ in all_rows:
                 print(f"{key:14} {title}")
@@ -144,9 +172,10 @@ def main():
 
         size = os.path.getsize(files["pcap"])
         print(f"capture: {size / 1e6:.0f} MB pcap, {os.path.getsize(files['pcapng']) / 1e6:.0f} MB pcapng; "
-              f"{args.runs} alternating runs each; medians\n")
-        print("| task | sluice | anchor | ratio ours/theirs | sluice peak RSS | sluice throughput |")
-        print("|---|---:|---:|---:|---:|---:|")
+              f"{args.runs} alternating runs each; medians; outputs to "
+              f"{'memory (tmpfs)' if out_dir != work else 'disk'}; load average {load()}\n")
+        print("| task | sluice | anchor | ratio ours/theirs | CPU ours / theirs | sluice peak RSS | sluice throughput |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
         for key, title, ours, anchor, theirs in todo:
             sub = ours[1]
             if not supported(bin_dir, sub):
@@ -155,19 +184,28 @@ def main():
             if not have(anchor):
                 print(f"| {title} | | ({anchor} not installed) | | | |")
                 continue
-            mine, other, rss = [], [], []
+            mine, other, rss, cpu_mine, cpu_other = [], [], [], [], []
             outs = [p for p in ours + theirs if isinstance(p, str) and os.path.basename(p).startswith("out.")]
             for _ in range(args.runs):
-                w, _, m = run_once(ours, outs)
+                w, c, m = run_once(ours, outs)
                 mine.append(w)
+                cpu_mine.append(c)
                 rss.append(m)
-                w, _, _ = run_once(theirs, outs)
+                w, c, _ = run_once(theirs, outs)
                 other.append(w)
+                cpu_other.append(c)
+            for path in outs:
+                if os.path.exists(path):
+                    os.remove(path)
             a, b = statistics.median(mine), statistics.median(other)
+            ca, cb = statistics.median(cpu_mine), statistics.median(cpu_other)
             thr = size / a / 1e9 if key not in ("info-ng", "convert-back") else os.path.getsize(files["pcapng"]) / a / 1e9
-            print(f"| {title} | {a:.3f} s | {b:.3f} s | {a / b:.2f} | {fmt_size(max(rss))} | {thr:.2f} GB/s |",
-                  flush=True)
+            print(f"| {title} | {a:.3f} s | {b:.3f} s | {a / b:.2f} | {ca:.2f} / {cb:.2f} s "
+                  f"| {fmt_size(max(rss))} | {thr:.2f} GB/s |", flush=True)
+        print(f"\nload average after: {load()}")
     finally:
+        if out_dir != work:
+            shutil.rmtree(out_dir, ignore_errors=True)
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
 
