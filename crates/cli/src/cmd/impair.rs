@@ -1,5 +1,7 @@
 //! `sluice impair`: a WAN emulator in user space (delay, jitter, loss,
-//! duplication, reordering, corruption, rate), wire mode.
+//! duplication, reordering, corruption, rate), in wire mode between two
+//! interfaces or in host mode (`--host`) on the host's own traffic through
+//! a netfilter queue.
 
 use std::io::Write;
 use std::time::Duration;
@@ -8,14 +10,17 @@ use clap::{Args, ValueEnum};
 use sluice_redirect::samples::{Direction, Impair, ImpairConfig};
 
 use crate::cmd::bridge::{WireArgs, print_summary, run_wire};
+use crate::cmd::host::{HostArgs, HostRun, WIRE_ONLY, host_or_wire, run_host};
 use crate::live::{parse_duration, usage};
 
 /// Which directions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum SideArg {
-    /// Frames the host sends (upper to lower).
+    /// Frames the host sends (upper to lower; in host mode, OUTPUT and
+    /// forwarded packets from a --forward-upper interface).
     Up,
-    /// Frames arriving from the network (lower to upper).
+    /// Frames arriving from the network (lower to upper; in host mode,
+    /// INPUT and the other forwarded packets).
     Down,
     /// Both directions.
     Both,
@@ -23,9 +28,14 @@ pub enum SideArg {
 
 /// `sluice impair` flags.
 #[derive(Args, Debug)]
+#[command(mut_args(host_or_wire))]
 pub struct ImpairArgs {
-    #[command(flatten)]
-    pub wire: WireArgs,
+    /// Host mode: impair the host's own IPv4/IPv6 packets (received and
+    /// sent unless --in, --out or --forward say otherwise) through a
+    /// netfilter queue instead of bridging two interfaces. Packets are
+    /// bare IP; held ones are released by injection (raw sockets).
+    #[arg(long, conflicts_with_all = WIRE_ONLY)]
+    pub host: bool,
     /// Fixed delay (50ms, 1.5s, 250us; a bare number is milliseconds).
     #[arg(long, value_parser = parse_ms, default_value = "0")]
     pub delay: Duration,
@@ -53,7 +63,12 @@ pub struct ImpairArgs {
     /// Seed of the random choices (same seed, same choices).
     #[arg(long, default_value_t = 0x5eed)]
     pub seed: u64,
-    /// Which frames to impair (pcap-filter syntax); the rest pass
+    #[command(flatten)]
+    pub wire: WireArgs,
+    #[command(flatten, next_help_heading = "Host mode (with --host)")]
+    pub host_mode: HostArgs,
+    /// Which frames to impair (pcap-filter syntax; over bare IP packets
+    /// in host mode, where only they enter user space); the rest pass
     /// untouched on the fast path.
     #[arg(value_name = "EXPR", num_args = 0.., trailing_var_arg = true)]
     pub expr: Vec<String>,
@@ -113,9 +128,21 @@ pub fn run(args: ImpairArgs) -> anyhow::Result<()> {
     let h = Impair::new(config).map_err(usage)?;
     let expr = args.expr.join(" ");
     let filter = (!expr.trim().is_empty()).then_some(expr);
-    let (summary, h) = run_wire(&args.wire, filter, false, h)?;
-    let mut e = std::io::stderr().lock();
-    print_summary(&mut e, &args.wire, &summary);
+    let (h, mut e) = if args.host {
+        let run = HostRun {
+            filter,
+            quiet: args.wire.quiet,
+            duration: args.wire.duration,
+            ..HostRun::new()
+        };
+        let (_, h) = run_host(&args.host_mode, &run, h)?;
+        (h, std::io::stderr().lock())
+    } else {
+        let (summary, h) = run_wire(&args.wire, filter, false, h)?;
+        let mut e = std::io::stderr().lock();
+        print_summary(&mut e, &args.wire, &summary);
+        (h, e)
+    };
     let s = h.stats;
     let _ = writeln!(
         e,
@@ -136,6 +163,35 @@ pub fn run(args: ImpairArgs) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(clap::Parser, Debug)]
+    struct T {
+        #[command(flatten)]
+        impair: ImpairArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<ImpairArgs, clap::Error> {
+        use clap::Parser;
+        T::try_parse_from(std::iter::once("impair").chain(args.iter().copied())).map(|t| t.impair)
+    }
+
+    #[test]
+    fn wire_or_host_mode() {
+        use clap::error::ErrorKind;
+        let a = parse(&["--upper", "u", "--lower", "l", "--delay", "5", "udp"]).unwrap();
+        assert!(!a.host);
+        assert_eq!(a.expr, vec!["udp"]);
+        let a = parse(&["--host", "--out", "--delay", "50", "--side", "up", "icmp"]).unwrap();
+        assert!(a.host && a.host_mode.output && !a.host_mode.input);
+        assert_eq!(a.delay, Duration::from_millis(50));
+        assert_eq!(a.expr, vec!["icmp"]);
+        let e = parse(&["--delay", "5"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::MissingRequiredArgument);
+        let e = parse(&["--host", "--upper", "u"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ArgumentConflict);
+        let e = parse(&["--upper", "u", "--lower", "l", "--fail-closed"]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ArgumentConflict);
+    }
 
     #[test]
     fn delays_and_percentages() {

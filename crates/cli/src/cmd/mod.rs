@@ -11,6 +11,7 @@ pub mod echo;
 pub mod expr;
 pub mod filter;
 pub mod r#gen;
+pub mod host;
 pub mod impair;
 pub mod info;
 pub mod inject;

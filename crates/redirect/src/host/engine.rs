@@ -829,7 +829,13 @@ impl HostRedirector {
             self.injections.clear();
             return;
         };
-        for i in self.injections.drain(..) {
+        for mut i in self.injections.drain(..) {
+            // A raw socket sends the bytes as they are: a copy of a packet
+            // whose checksum was still partial (the host's own, or one
+            // from a veth peer) gets its full checksum first.
+            if i.offload.csum_partial {
+                l4::complete_checksum(&mut i.bytes);
+            }
             let r = match inj.send(&i.bytes) {
                 Err(InjectError::TooBig { mtu }) => match l4::segment_tcp(&i.bytes, mtu as usize) {
                     Ok(segs) => {

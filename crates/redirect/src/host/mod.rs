@@ -58,7 +58,11 @@
 //!
 //! [`Context::inject`](crate::Context::inject) sends whole IP packets
 //! through raw sockets carrying the injection mark, which the rules skip,
-//! so injected packets are never diverted again. Both sides use the
+//! so injected packets are never diverted again. A packet injected with
+//! a partial checksum in its offload state (a copy of a queued packet the
+//! handler stole, as [`Context::inject_with`](crate::Context::inject_with)
+//! carries it) gets its full TCP or UDP checksum first, since a raw socket
+//! sends bytes as they are. Both sides use the
 //! stack's routing: a packet to a local address is delivered to the host,
 //! any other is routed out (see [`sluice_linux::nfqueue::inject`]). A
 //! packet larger than its route's MTU (a GSO packet the handler stole) is

@@ -4,10 +4,15 @@
 //!
 //! Requests it answers are consumed (the reply goes back towards the side
 //! the request came from); everything else passes. In wire mode frames are
-//! Ethernet (one VLAN tag is kept in the reply); in host mode bare IP
-//! packets, where only the echo requests matter. [`Echo::filter`] gives
-//! the redirect filter that selects what the node may answer, so all other
-//! traffic takes the fast path.
+//! Ethernet (one VLAN tag is kept in the reply). In host mode they are bare
+//! IP packets ([`LinkType::RAW`]): there is no link layer, so no ARP and no
+//! neighbour discovery — the host must route the node's address somewhere
+//! (an on-link subnet of an interface, a route out of one) so that its
+//! echo requests reach the OUTPUT hook (or FORWARD, on a router), and the
+//! reply, from the node's address to the sender, is injected towards the
+//! host. [`Echo::filter_for`] gives the redirect filter that selects what
+//! the node may answer in either mode, so all other traffic takes the fast
+//! path.
 
 use core::net::{Ipv4Addr, Ipv6Addr};
 
@@ -88,22 +93,43 @@ impl Echo {
         &self.config
     }
 
-    /// A redirect filter that selects the frames the node may answer.
+    /// A redirect filter that selects the Ethernet frames the node may
+    /// answer (wire mode): [`Echo::filter_for`] with
+    /// [`LinkType::ETHERNET`].
     pub fn filter(&self) -> String {
+        self.filter_for(LinkType::ETHERNET)
+    }
+
+    /// A redirect filter that selects the frames of `linktype` the node
+    /// may answer. On Ethernet (wire mode): ARP, ICMP echo to its IPv4
+    /// address and all of ICMPv6 (neighbour solicitations go to a
+    /// multicast address; the handler looks at the target). On bare IP
+    /// (host mode, [`LinkType::RAW`]), where neither ARP nor neighbour
+    /// discovery exist: ICMP and ICMPv6 to its addresses.
+    pub fn filter_for(&self, linktype: LinkType) -> String {
         let mut parts = Vec::new();
-        if let Some(a) = self.config.ipv4 {
-            parts.push(format!("arp or (icmp and dst host {a})"));
-        }
-        if self.config.ipv6.is_some() {
-            // Neighbour solicitations go to a multicast address; select all
-            // of ICMPv6 and let the handler look at the target.
-            parts.push("icmp6".to_string());
-        }
-        if parts.is_empty() {
-            "arp or icmp or icmp6".into()
+        if linktype == LinkType::ETHERNET {
+            if let Some(a) = self.config.ipv4 {
+                parts.push(format!("arp or (icmp and dst host {a})"));
+            }
+            if self.config.ipv6.is_some() {
+                parts.push("icmp6".to_string());
+            }
+            if parts.is_empty() {
+                return "arp or icmp or icmp6".into();
+            }
         } else {
-            parts.join(" or ")
+            if let Some(a) = self.config.ipv4 {
+                parts.push(format!("(icmp and dst host {a})"));
+            }
+            if let Some(a) = self.config.ipv6 {
+                parts.push(format!("(icmp6 and dst host {a})"));
+            }
+            if parts.is_empty() {
+                return "icmp or icmp6".into();
+            }
         }
+        parts.join(" or ")
     }
 
     /// The reply to a frame (as bytes), if the node answers it.
@@ -233,8 +259,9 @@ impl Echo {
         let src: [u8; 16] = ip[8..24].try_into().ok()?;
         let dst: [u8; 16] = ip[24..40].try_into().ok()?;
         match body[0] {
-            // Neighbour solicitation for our address.
-            135 if body.len() >= 24 && body[8..24] == me.octets() && ip[7] == 255 => {
+            // Neighbour solicitation for our address; only where there is
+            // a link layer (not on bare IP in host mode).
+            135 if l3 > 0 && body.len() >= 24 && body[8..24] == me.octets() && ip[7] == 255 => {
                 let unspecified = src == [0; 16];
                 let to: [u8; 16] = if unspecified {
                     Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1).octets()
@@ -455,6 +482,55 @@ mod tests {
             let _ = e.reply(&junk, LinkType::RAW);
         }
         assert!(compile_ok(&e.filter()));
+    }
+
+    #[test]
+    fn host_mode_answers_echo_only_and_its_filter_compiles_for_raw() {
+        let mut e = node();
+        let me: Ipv6Addr = "fd77:1::99".parse().unwrap();
+        let host: Ipv6Addr = "fd77:1::1".parse().unwrap();
+        // ICMPv6 echo on bare IP.
+        let echo = [128, 0, 0, 0, 0, 7, 0, 1, 1, 2, 3];
+        let r = e
+            .reply(&ip6(host.octets(), me.octets(), 64, &echo), LinkType::RAW)
+            .unwrap();
+        assert_eq!(r.len(), 40 + echo.len());
+        assert_eq!(&r[8..24], &me.octets());
+        assert_eq!(&r[24..40], &host.octets());
+        assert_eq!(r[40], 129);
+        assert!(checksum::verify_transport(
+            me.into(),
+            host.into(),
+            IpProtocol::Icmpv6,
+            &r[40..]
+        ));
+        // A neighbour solicitation means nothing without a link layer.
+        let mut ns = vec![135, 0, 0, 0, 0, 0, 0, 0];
+        ns.extend_from_slice(&me.octets());
+        let p = ip6(host.octets(), me.octets(), 255, &ns);
+        assert!(e.reply(&p, LinkType::RAW).is_none());
+        assert_eq!((e.stats.ndp, e.stats.icmp6), (0, 1));
+        // ICMP that is not an echo request is passed and counted.
+        let mut not_echo = ping4([10, 77, 1, 99]);
+        not_echo[20] = 13; // timestamp request
+        assert!(e.reply(&not_echo, LinkType::RAW).is_none());
+        assert_eq!(e.stats.ignored, 1);
+
+        let f = e.filter_for(LinkType::RAW);
+        assert_eq!(
+            f,
+            "(icmp and dst host 10.77.1.99) or (icmp6 and dst host fd77:1::99)"
+        );
+        assert!(!f.contains("arp"));
+        assert!(crate::host::select::plan(Some(&f), true).is_ok(), "{f}");
+        assert_eq!(e.filter(), e.filter_for(LinkType::ETHERNET));
+        let v6only = Echo::new(EchoConfig::new(None, Some(me)));
+        assert_eq!(
+            v6only.filter_for(LinkType::RAW),
+            "(icmp6 and dst host fd77:1::99)"
+        );
+        let nobody = Echo::new(EchoConfig::new(None, None));
+        assert!(crate::host::select::plan(Some(&nobody.filter_for(LinkType::RAW)), true).is_ok());
     }
 
     fn compile_ok(expr: &str) -> bool {

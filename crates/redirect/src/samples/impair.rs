@@ -6,7 +6,7 @@
 //!
 //! 1. **loss**: dropped with probability `loss`;
 //! 2. **corrupt**: one random bit after the link-layer header flipped, with
-//!    probability `corrupt`;
+//!    probability `corrupt` (anywhere in a bare IP packet in host mode);
 //! 3. **dup**: a second copy follows, with probability `dup`;
 //! 4. **reorder**: with probability `reorder` the frame skips the delay and
 //!    goes at once, overtaking those held (as netem's `reorder`);
@@ -25,6 +25,8 @@
 
 use std::collections::VecDeque;
 use std::time::Duration;
+
+use sluice_wire::LinkType;
 
 use crate::frame::{FrameMut, Offload, Side};
 use crate::handler::{Context, Handler, Verdict};
@@ -305,6 +307,16 @@ impl Impair {
     }
 }
 
+/// Bytes of link-layer header before the packet: corruption leaves them
+/// alone (14 for Ethernet in wire mode, none for bare IP in host mode).
+fn link_header_len(linktype: LinkType) -> usize {
+    if linktype == LinkType::ETHERNET {
+        14
+    } else {
+        0
+    }
+}
+
 impl Handler for Impair {
     fn on_frame(&mut self, frame: &mut FrameMut<'_>, ctx: &mut Context<'_>) -> Verdict {
         let from = frame.side();
@@ -316,9 +328,10 @@ impl Handler for Impair {
             self.stats.lost += 1;
             return Verdict::Drop;
         }
-        if self.rng.chance(self.config.corrupt) && frame.len() > 14 {
-            let bits = (frame.len() - 14) as u64 * 8;
-            let bit = 14 * 8 + self.rng.next_u64() % bits;
+        let link = link_header_len(frame.meta().linktype);
+        if self.rng.chance(self.config.corrupt) && frame.len() > link {
+            let bits = (frame.len() - link) as u64 * 8;
+            let bit = link as u64 * 8 + self.rng.next_u64() % bits;
             frame.data_mut()[(bit / 8) as usize] ^= 1 << (bit % 8);
             self.stats.corrupted += 1;
         }
@@ -370,7 +383,6 @@ mod tests {
     use crate::frame::FrameMeta;
     use crate::handler::Injection;
     use crate::timer::TimerQueue;
-    use sluice_wire::LinkType;
 
     fn meta(side: Side) -> FrameMeta {
         FrameMeta {
@@ -485,6 +497,39 @@ mod tests {
         h.on_stop(&mut Context::new(1, false, &mut out, &mut t));
         assert_eq!(out.len(), 2);
         assert_eq!(h.stats.flushed_at_stop, 2);
+    }
+
+    #[test]
+    fn host_mode_frames_have_no_link_header_to_spare() {
+        let mut h = Impair::new(ImpairConfig {
+            corrupt: 1.0,
+            ..ImpairConfig::default()
+        })
+        .unwrap();
+        let mut inj = Vec::new();
+        let mut t = TimerQueue::default();
+        let mut hit = [0usize; 14];
+        for _ in 0..2000 {
+            let mut buf = [0u8; 20];
+            let mut m = meta(Side::Upper);
+            m.linktype = LinkType::RAW;
+            let mut f = FrameMut::new(&mut buf, 20, m);
+            let v = h.on_frame(&mut f, &mut Context::new(0, false, &mut inj, &mut t));
+            assert_eq!(v, Verdict::Pass);
+            assert_eq!(f.data().iter().filter(|&&b| b != 0).count(), 1);
+            if let Some(i) = f.data()[..14].iter().position(|&b| b != 0) {
+                hit[i] += 1;
+            }
+        }
+        // Bits of the IP header (the first 14 bytes) are fair game on
+        // bare IP: each byte was hit.
+        assert!(hit.iter().all(|&n| n > 0), "{hit:?}");
+        // A frame of nothing but a link header is not corrupted.
+        let mut buf = [0u8; 14];
+        let mut f = FrameMut::new(&mut buf, 14, meta(Side::Upper));
+        h.on_frame(&mut f, &mut Context::new(0, false, &mut inj, &mut t));
+        assert!(f.data().iter().all(|&b| b == 0));
+        assert_eq!(h.stats.corrupted, 2000);
     }
 
     #[test]
