@@ -28,22 +28,15 @@ use sluice_wire::LinkType;
 const SLUICE: &str = env!("CARGO_BIN_EXE_sluice");
 
 fn require_root() {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let uid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|v| v.split_whitespace().nth(1))
-        .unwrap_or("");
-    assert_eq!(
-        uid, "0",
-        "live capture tests need root (network namespaces, packet sockets): run them as root"
-    );
+    if let Err(e) = sluice_linux::lab::require_root("the live capture tests") {
+        panic!("{e}: run them as root");
+    }
 }
 
 fn tool(name: &str) {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()));
-    assert!(found, "this test needs `{name}` installed (see .ci/run)");
+    if let Err(e) = sluice_linux::lab::require_tools(&[name]) {
+        panic!("this test needs it: {e} (see .ci/run)");
+    }
 }
 
 /// A lab whose h and n share one segment through a Linux bridge, with

@@ -16,19 +16,9 @@ use sluice_linux::lab::{Lab, LabOptions, Ns};
 const SLUICE: &str = env!("CARGO_BIN_EXE_sluice");
 
 fn require_root() {
-    let uid = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix("Uid:")
-                    .map(|v| v.split_whitespace().nth(1).unwrap_or("").to_owned())
-            })
-        })
-        .unwrap_or_default();
-    assert_eq!(
-        uid, "0",
-        "live tests need root (namespaces, netfilter queues, iptables): run them as root"
-    );
+    if let Err(e) = sluice_linux::lab::require_root("the live divert tests") {
+        panic!("{e}: run them as root");
+    }
 }
 
 fn lab() -> Lab {

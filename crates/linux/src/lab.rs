@@ -169,6 +169,43 @@ fn tool_exists(tool: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()))
 }
 
+/// Succeeds when this process runs as root (user id 0), which labs,
+/// packet sockets and netfilter rules need; otherwise the error says so
+/// and names `what` needed it. Live tests call it first, so that they fail
+/// with the reason instead of an obscure `EPERM`.
+pub fn require_root(what: &str) -> Result<()> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|v| v.split_whitespace().nth(1));
+    match uid {
+        Some("0") => Ok(()),
+        Some(u) => Err(Error::new(
+            ErrorKind::Permission,
+            format!(
+                "{what} needs root (network namespaces, packet sockets, netfilter): running as user {u}"
+            ),
+        )),
+        None => Err(Error::new(
+            ErrorKind::Permission,
+            format!("{what} needs root, and /proc/self/status does not say who this process is"),
+        )),
+    }
+}
+
+/// Succeeds when every tool in `tools` is a file in a `PATH` directory;
+/// otherwise the error names the first one missing.
+pub fn require_tools(tools: &[&str]) -> Result<()> {
+    match tools.iter().find(|t| !tool_exists(t)) {
+        None => Ok(()),
+        Some(t) => Err(Error::new(
+            ErrorKind::Lab,
+            format!("`{t}` is not installed (not found on PATH)"),
+        )),
+    }
+}
+
 impl Lab {
     /// Builds a lab. Needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN) and the
     /// `ip` tool (iproute2); `ethtool` when offloads are set. On failure,

@@ -32,19 +32,9 @@ fn sockets_can_move_to_other_threads() {
 }
 
 fn require_root() {
-    let uid = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find_map(|l| {
-                l.strip_prefix("Uid:")
-                    .map(|v| v.split_whitespace().nth(1).unwrap_or("").to_owned())
-            })
-        })
-        .unwrap_or_default();
-    assert_eq!(
-        uid, "0",
-        "live tests need root (network namespaces, packet sockets): run them as root"
-    );
+    if let Err(e) = sluice_linux::lab::require_root("the live tests") {
+        panic!("{e}: run them as root");
+    }
 }
 
 fn lab(opts: LabOptions) -> Lab {

@@ -21,16 +21,9 @@ use sluice_redirect::wire::{
 use sluice_redirect::{Context, FrameMut, Handler, Side, Verdict, checksum};
 
 fn require_root() {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let uid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|v| v.split_whitespace().nth(1))
-        .unwrap_or("");
-    assert_eq!(
-        uid, "0",
-        "live wire-mode tests need root (network namespaces, packet sockets): run them as root"
-    );
+    if let Err(e) = sluice_linux::lab::require_root("the wire-mode live tests") {
+        panic!("{e}: run them as root");
+    }
 }
 
 /// A lab with nothing joining up0 and lo0 (the test's bridge does).
