@@ -399,6 +399,19 @@ fn summary(report: &Report, files: &[PathBuf]) {
     if bad > 0 {
         let _ = writeln!(e, "{bad} frames lost in malformed ring blocks");
     }
+    // What the kernel passed to the ring and is in none of the lines above
+    // came after the capture decided to stop (the -c count or the -W
+    // limit reached in the middle of a block): say so rather than let the
+    // numbers disagree in silence.
+    let unwritten = k
+        .packets
+        .saturating_sub(k.drops + report.frames + left + bad);
+    if unwritten > 0 {
+        let _ = writeln!(
+            e,
+            "{unwritten} frames received by the filter were not written: they came after the capture stopped"
+        );
+    }
     if report.reason == StopReason::SinkDone {
         let _ = writeln!(e, "stopped: the -W limit of files is reached");
     }

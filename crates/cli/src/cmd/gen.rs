@@ -211,7 +211,8 @@ pub fn report(t: &SendTotals, interface: &str, replay: bool) {
     );
     println!("{} frames failed, {} waits for room", t.failed, t.retries);
     if replay {
-        println!("{} passes over the file", t.loops);
+        let s = if t.loops == 1 { "" } else { "es" };
+        println!("{} pass{s} over the file", t.loops);
         if t.truncated > 0 {
             println!(
                 "{} frames were cut short in the file and sent as captured",

@@ -151,14 +151,22 @@ pub fn run(args: LabArgs) -> anyhow::Result<()> {
             let status = cmd
                 .status()
                 .with_context(|| format!("running {:?} in {}", command[0], lab.ns_name(ns.ns())))?;
-            if !status.success() {
-                anyhow::bail!(
-                    "{:?} in {} ended with {status}",
-                    command[0],
-                    lab.ns_name(ns.ns())
-                );
+            if status.success() {
+                return Ok(());
             }
-            Ok(())
+            // The command's own exit code passes through, as with `ip netns
+            // exec` (128 + the signal's number when a signal ended it), so
+            // that scripts can test it.
+            let code = status
+                .code()
+                .or_else(|| std::os::unix::process::ExitStatusExt::signal(&status).map(|s| 128 + s))
+                .unwrap_or(1);
+            eprintln!(
+                "sluice: {:?} in {} ended with {status}",
+                command[0],
+                lab.ns_name(ns.ns())
+            );
+            std::process::exit(code)
         }
         LabAction::Cleanup => {
             let removed = Lab::cleanup_stale()?;
