@@ -3,7 +3,8 @@
 //!
 //! - [`PassThru`] (`sluice bridge`): every frame on, counted;
 //! - [`Echo`] (`sluice echo`): a node that does not exist answers ARP,
-//!   ICMP echo, IPv6 neighbour solicitation and ICMPv6 echo;
+//!   ICMP echo, IPv6 neighbour solicitation and ICMPv6 echo (in host mode,
+//!   where there is no link layer, the echo requests only);
 //! - [`Impair`] (`sluice impair`): delay, jitter, loss, duplication,
 //!   reordering, corruption and a rate limit;
 //! - [`Tunnel`] (`sluice tunnel`): selected frames carried over UDP to a
