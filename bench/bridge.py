@@ -30,77 +30,11 @@ import os
 import re
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def sh(cmd, check=True, **kw):
-    return subprocess.run(cmd, check=check, capture_output=True, text=True, **kw)
-
-
-def build():
-    subprocess.run(
-        ["cargo", "build", "--release", "--quiet", "-p", "sluice", "--bin", "sluice"],
-        cwd=ROOT,
-        check=True,
-    )
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    return os.path.join(target, "release", "sluice")
-
-
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
-
-
-def cpu_times():
-    """(busy, total) jiffies over all CPUs."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    idle = v[3] + v[4]
-    return sum(v) - idle, sum(v)
-
-
-def proc_cpu(pid):
-    """utime + stime of a process, seconds."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            parts = f.read().rsplit(")", 1)[1].split()
-        return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
-    except (FileNotFoundError, IndexError):
-        return None
-
-
-class Lab:
-    def __init__(self, sluice, prefix, offloads):
-        self.sluice = sluice
-        self.prefix = prefix
-        sh([sluice, "lab", "down", "--prefix", prefix], check=False)
-        out = sh([sluice, "lab", "up", "--prefix", prefix, "--offloads", offloads]).stdout
-        m = re.search(r"eth0 10\.77\.(\d+)\.1/24", out)
-        if not m:
-            raise RuntimeError("cannot read the lab's subnet from:\n" + out)
-        self.x = int(m.group(1))
-        self.h, self.n, self.m = prefix + "h", prefix + "n", prefix + "m"
-        self.n_ip = f"10.77.{self.x}.2"
-        self.n_mac = f"02:77:{self.x:02x}:00:00:02"
-
-    def ns(self, ns, cmd, **kw):
-        return ["ip", "netns", "exec", ns] + cmd
-
-    def down(self):
-        sh([self.sluice, "lab", "down", "--prefix", self.prefix], check=False)
-
-    def rx_packets(self, ns, dev):
-        out = sh(self.ns(ns, ["cat", "/proc/net/dev"])).stdout
-        for line in out.splitlines():
-            if line.strip().startswith(dev + ":"):
-                return int(line.split(":", 1)[1].split()[1])
-        raise RuntimeError(f"no {dev} in {ns}")
+from common import Lab, build, cpu_times, iperf, loadavg, proc_cpu, sh
 
 
 class Kernel:
@@ -167,30 +101,6 @@ def ping(lab, count):
     return p(0.5), p(0.99), len(times)
 
 
-def iperf(lab, seconds, streams, port):
-    srv = subprocess.Popen(
-        lab.ns(lab.n, ["iperf3", "-s", "-1", "-p", str(port)]),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(0.3)
-    try:
-        r = sh(
-            lab.ns(lab.h, ["iperf3", "-c", lab.n_ip, "-p", str(port), "-t", str(seconds), "-P", str(streams), "-J"]),
-            check=False,
-            timeout=seconds + 30,
-        )
-        j = json.loads(r.stdout) if r.stdout.strip() else {}
-        bps = j.get("end", {}).get("sum_received", {}).get("bits_per_second")
-        retr = j.get("end", {}).get("sum_sent", {}).get("retransmits")
-        return (bps / 1e9 if bps else None), retr
-    except (subprocess.TimeoutExpired, json.JSONDecodeError):
-        return None, None
-    finally:
-        srv.kill()
-        srv.wait()
-
-
 def fps64(lab, seconds):
     before = lab.rx_packets(lab.n, "eth0")
     sh(
@@ -219,12 +129,12 @@ def measure(lab, bridge, args, port):
         row["p50"], row["p99"], row["pings"] = ping(lab, args.pings)
         cpu0, b0, t0 = proc_cpu(bridge.pid) if bridge.pid else None, *cpu_times()
         w0 = time.time()
-        row["tcp1"], row["retr1"] = iperf(lab, args.seconds, 1, port)
+        row["tcp1"], row["retr1"], _ = iperf(lab, args.seconds, 1, port)
         wall = time.time() - w0
         cpu1, b1, t1 = proc_cpu(bridge.pid) if bridge.pid else None, *cpu_times()
         row["cpu_proc"] = (cpu1 - cpu0) / wall * 100 if cpu0 is not None and cpu1 is not None else None
         row["cpu_sys"] = (b1 - b0) / max(1, t1 - t0) * 100
-        row["tcp4"], row["retr4"] = iperf(lab, args.seconds, 4, port + 1)
+        row["tcp4"], row["retr4"], _ = iperf(lab, args.seconds, 4, port + 1)
         row["fps"] = fps64(lab, max(2, args.seconds // 2))
     finally:
         bridge.stop(lab)

@@ -25,68 +25,13 @@ number: the table is for people to read.
 """
 
 import argparse
-import json
 import os
-import re
 import statistics
 import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def sh(cmd, check=True, **kw):
-    return subprocess.run(cmd, check=check, capture_output=True, text=True, **kw)
-
-
-def build():
-    subprocess.run(
-        ["cargo", "build", "--release", "--quiet", "-p", "sluice", "--bin", "sluice"],
-        cwd=ROOT,
-        check=True,
-    )
-    target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-    return os.path.join(target, "release", "sluice")
-
-
-def loadavg():
-    with open("/proc/loadavg") as f:
-        return " ".join(f.read().split()[:3])
-
-
-def cpu_times():
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    idle = v[3] + v[4]
-    return sum(v) - idle, sum(v)
-
-
-def proc_cpu(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            parts = f.read().rsplit(")", 1)[1].split()
-        return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
-    except (FileNotFoundError, IndexError):
-        return None
-
-
-class Lab:
-    def __init__(self, sluice, prefix, offloads):
-        self.sluice = sluice
-        self.prefix = prefix
-        sh([sluice, "lab", "down", "--prefix", prefix], check=False)
-        out = sh(
-            [sluice, "lab", "up", "--prefix", prefix, "--kbridge", "--offloads", offloads]
-        ).stdout
-        m = re.search(r"eth0 10\.77\.(\d+)\.1/24", out)
-        if not m:
-            raise RuntimeError("cannot read the lab's subnet from:\n" + out)
-        self.h, self.n = prefix + "h", prefix + "n"
-        self.n_ip = f"10.77.{int(m.group(1))}.2"
-
-    def down(self):
-        sh([self.sluice, "lab", "down", "--prefix", self.prefix], check=False)
+from common import Lab, build, iperf, loadavg, proc_cpu, sh
 
 
 class Divert:
@@ -123,31 +68,6 @@ class Divert:
         return err
 
 
-def iperf(lab, seconds, streams):
-    """Gbit/s received, machine busy share."""
-    server = subprocess.Popen(
-        ["ip", "netns", "exec", lab.n, "iperf3", "-s", "-1"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(0.3)
-    b0, t0 = cpu_times()
-    try:
-        out = sh(
-            ["ip", "netns", "exec", lab.h, "iperf3", "-c", lab.n_ip, "-t", str(seconds),
-             "-P", str(streams), "-J"],
-            timeout=seconds + 30,
-        ).stdout
-    finally:
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-    b1, t1 = cpu_times()
-    gbps = json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e9
-    return gbps, (b1 - b0) / max(1, t1 - t0)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=int, default=5)
@@ -166,7 +86,7 @@ def main():
     rows = []
     last = {}
     for off in args.offloads.split(","):
-        lab = Lab(sluice, args.prefix, off)
+        lab = Lab(sluice, args.prefix, off, kbridge=True)
         try:
             res = {(m, s): [] for m in modes for s in (1, 4)}
             cpu = {(m, s): [] for m in modes for s in (1, 4)}
@@ -182,7 +102,9 @@ def main():
                         c0 = proc_cpu(d.proc.pid) if d else None
                         t0 = time.time()
                         try:
-                            g, b = iperf(lab, args.seconds, streams)
+                            g, _, b = iperf(lab, args.seconds, streams)
+                            if g is None:
+                                raise RuntimeError(f"iperf3 gave no result ({m}, {streams} streams)")
                         finally:
                             c1 = proc_cpu(d.proc.pid) if d else None
                             wall = time.time() - t0
