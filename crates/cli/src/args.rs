@@ -53,9 +53,11 @@ pub enum Command {
     Bridge(BridgeArgs),
     /// Carry selected frames over UDP to a peer sluice that puts them back on its path.
     Tunnel(crate::cmd::tunnel::TunnelArgs),
-    /// Emulate a WAN between two interfaces: delay, jitter, loss, duplication, reordering, corruption, rate.
+    /// Emulate a WAN between two interfaces, or on the host's own traffic
+    /// (--host): delay, jitter, loss, duplication, reordering, corruption, rate.
     Impair(crate::cmd::impair::ImpairArgs),
-    /// A node that does not exist answers ARP and ping for an address (wire mode).
+    /// A node that does not exist answers ARP and ping for an address (wire
+    /// mode), or the host's own pings to it (host mode, --host).
     Echo(crate::cmd::echo::EchoArgs),
     /// Pass the host's own traffic through user space (netfilter queue),
     /// with counters; --cleanup removes rules a killed run left.
