@@ -50,17 +50,7 @@ fn divert_output(lab: &Lab, args: &[&str]) -> Output {
 
 /// Every rule of every iptables variant and family in `h`.
 fn rules_in_h(lab: &Lab) -> String {
-    let mut all = String::new();
-    for tool in [
-        "iptables-nft-save",
-        "ip6tables-nft-save",
-        "iptables-legacy-save",
-        "ip6tables-legacy-save",
-    ] {
-        let out = lab.exec_unchecked(Ns::Host, &[tool]).unwrap();
-        all.push_str(&String::from_utf8_lossy(&out.stdout));
-    }
-    all
+    lab.iptables_rules(Ns::Host)
 }
 
 /// Waits (at most 10 s) until the rules of queue `q` are in place.

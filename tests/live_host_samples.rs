@@ -135,18 +135,7 @@ impl Drop for Running {
 
 /// Every rule of every iptables variant and family in `h`.
 fn rules_in_h(lab: &Lab) -> String {
-    let mut all = String::new();
-    for tool in [
-        "iptables-nft-save",
-        "ip6tables-nft-save",
-        "iptables-legacy-save",
-        "ip6tables-legacy-save",
-    ] {
-        if let Ok(out) = lab.exec_unchecked(Ns::Host, &[tool]) {
-            all.push_str(&String::from_utf8_lossy(&out.stdout));
-        }
-    }
-    all
+    lab.iptables_rules(Ns::Host)
 }
 
 /// Runs ping in `h` (every wait bounded by -W and -w); its output.

@@ -676,6 +676,25 @@ impl Lab {
         in_namespace(&self.ns_name(ns), f)
     }
 
+    /// Every iptables rule in namespace `ns`, of both families and both
+    /// variants (nft and legacy), as the `*-save` tools print them; a tool
+    /// that is missing or fails adds nothing. For tests that check no rule
+    /// was left behind.
+    pub fn iptables_rules(&self, ns: Ns) -> String {
+        let mut all = String::new();
+        for tool in [
+            "iptables-nft-save",
+            "ip6tables-nft-save",
+            "iptables-legacy-save",
+            "ip6tables-legacy-save",
+        ] {
+            if let Ok(out) = self.exec_unchecked(ns, &[tool]) {
+                all.push_str(&String::from_utf8_lossy(&out.stdout));
+            }
+        }
+        all
+    }
+
     /// A description of the lab: namespaces, links, addresses.
     pub fn status(&self) -> Result<String> {
         let existing = list_namespaces()?;
