@@ -33,6 +33,7 @@ mod fold;
 mod guard;
 mod implied;
 mod merge;
+mod narrow;
 mod peephole;
 mod pullup;
 mod redundant;
@@ -72,6 +73,10 @@ pub struct Passes {
     /// Loads kept only for the length they prove move up to where they
     /// save a block.
     pub guards: bool,
+    /// A masked test of one byte or two of a wider load loads just those
+    /// bytes (`ld [k]; and #0xff000000; jeq #v` → `ldb [k]; jeq #v>>24`)
+    /// where the wider load's length is shown anyway.
+    pub narrow: bool,
 }
 
 impl Default for Passes {
@@ -86,6 +91,7 @@ impl Default for Passes {
             merge: true,
             pullup: true,
             guards: true,
+            narrow: true,
         }
     }
 }
@@ -126,6 +132,11 @@ pub fn optimize_with(ir: &mut Ir, passes: Passes) {
         if passes.merge {
             merge::run_all(ir);
         }
+    }
+    // Narrow loads last: a test of a narrow load no longer meets the
+    // facts about the wide one that other tests established.
+    if passes.narrow && narrow::run(ir) && passes.merge {
+        merge::run_all(ir);
     }
     unreachable::run(ir);
 }
