@@ -53,11 +53,10 @@ pub fn codegen(ir: &Ir) -> Vec<Insn> {
         let Some((i, b, t)) = fix else { break };
         let reach = pos.block_end[b] + 1 + 255;
         let at = (i + 1..=items.len())
-            .filter(|&k| {
+            .rfind(|&k| {
                 let start = pos.item_start.get(k).copied().unwrap_or(pos.end);
                 start <= reach && !falls_into(&ir, &items, k)
             })
-            .last()
             .unwrap_or(i + 1);
         items.insert(at, Item::Trampoline(t));
     }
@@ -280,7 +279,7 @@ mod tests {
         opt::optimize(&mut ir);
         for last in [0u8, 1, 50, 99, 200] {
             for (src, dst) in [(last, 0), (0, last)] {
-                let mut f = vec![0u8; 42];
+                let mut f = [0u8; 42];
                 f[12] = 0x08;
                 f[14] = 0x45;
                 f[26..30].copy_from_slice(&[10, 0, 0, src]);
