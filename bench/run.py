@@ -6,10 +6,11 @@ temporary directory, then runs each task with sluice and with its anchor
 (capinfos, editcap, tcpdump, cat, ...) alternating, several times each, with
 the page cache warm. Prints a markdown table of medians and the ratio
 ours / theirs (below 1 means sluice is faster), the CPU time of each, and
-sluice's peak memory. Rows that write a file write it to a tmpfs when one
-has room (`--out-disk` writes beside the captures instead), so that the
-disk's writeback, shared with whatever else the machine does, does not
-decide the row.
+sluice's peak memory. Rows that write a file write it beside the
+captures, as users do; `--out-tmpfs` writes to a tmpfs instead, which
+takes the disk's writeback (shared with whatever else the machine does)
+out of the row and leaves the kernel's copy into memory, a floor both
+sides pay.
 
     python3 bench/run.py                  # every offline row, 1 GiB capture
     python3 bench/run.py --size-mb 600 --runs 7 --only info,print
@@ -59,13 +60,11 @@ def run_once(cmd, outputs=(), stdout_path=os.devnull):
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
-def output_dir(work, size_mb, disk):
-    """Where commands write their outputs: a tmpfs (/dev/shm) when it has
-    room for three outputs, so that the disk's writeback, which other
-    programs on the machine share, does not set the pace of the rows that
-    write; otherwise beside the captures."""
+def output_dir(work, size_mb, tmpfs):
+    """Where commands write their outputs: beside the captures, or with
+    `tmpfs` a tmpfs (/dev/shm) when it has room for three outputs."""
     shm = "/dev/shm"
-    if not disk and os.path.isdir(shm):
+    if tmpfs and os.path.isdir(shm):
         st = os.statvfs(shm)
         if st.f_bavail * st.f_frsize > 3 * size_mb * 1024 * 1024:
             return tempfile.mkdtemp(prefix="sluice-bench-out-", dir=shm)
@@ -143,12 +142,12 @@ def main():
     ap.add_argument("--only", default="", help="comma-separated row keys")
     ap.add_argument("--work", default="", help="work directory (default: a temporary one, removed after)")
     ap.add_argument("--list", action="store_true", help="list the rows and exit")
-    ap.add_argument("--out-disk", action="store_true",
-                    help="write outputs beside the captures even when a tmpfs has room")
+    ap.add_argument("--out-tmpfs", action="store_true",
+                    help="write outputs to a tmpfs (/dev/shm) when it has room, not beside the captures")
     args = ap.parse_args()
 
     work = args.work or tempfile.mkdtemp(prefix="sluice-bench-")
-    out_dir = output_dir(work, args.size_mb, args.out_disk)
+    out_dir = output_dir(work, args.size_mb, args.out_tmpfs)
     try:
         bin_dir = build()
         files = {
