@@ -871,6 +871,24 @@ mod tests {
     }
 
     #[test]
+    fn a_chain_entered_twice_hoists_when_the_other_way_knows_the_test() {
+        // The tests of `not (10.77.0.255 or 172.16.0.1)` on the source
+        // address are reached from where the source was found to be
+        // 127.0.0.1 too: there they are known false, so the hoisted test
+        // of the source needs no reload of it on either way.
+        let expr = "!(udp[12:1]) = 2054 or ! host localhost and 172.16.0.1 or not (10.77.0.255 or 172.16.0.1)";
+        let f = ipv4_frame();
+        let mut g = f.clone();
+        g[26..30].copy_from_slice(&[127, 0, 0, 1]);
+        g[30..34].copy_from_slice(&[172, 16, 0, 1]);
+        let mut h = f.clone();
+        h[26..30].copy_from_slice(&[172, 16, 0, 1]);
+        let pk: [&[u8]; 3] = [&f, &g, &h];
+        let all = program(expr, LinkType::ETHERNET, Passes::default(), &pk);
+        assert_eq!(count(&all, ld_abs(sluice_bpf::insn::W, 26)), 3, "{all:?}");
+    }
+
+    #[test]
     fn and_chains_hoist_a_test_of_the_value_in_hand() {
         // The source address is tested against the loopback net while it
         // is still in A, not reloaded after the destination.

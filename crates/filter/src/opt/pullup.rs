@@ -22,6 +22,11 @@
 //! identical and merge into one. Q may be a chain of tests on the same
 //! loaded value, all going to T when true.
 //!
+//! Q1 may have other ways in: the tests hoisted out of the chain are
+//! then skipped on them too, which is right when the facts on each of
+//! those ways decide every hoisted test to go on (`host a or b` reached
+//! where the address is known to be c).
+//!
 //! No guard is needed when T rejects (a load that fails rejects too), nor
 //! when Q's loads cannot fail where P ends (the bytes they read were
 //! already loaded). A guarded hoist is made only when it saves more
@@ -29,7 +34,9 @@
 //! branches swapped: every test goes to T when false; there T is usually
 //! the rejecting return, and the hoist needs no guard at all.
 
-use super::{A, Analysis, NATOMS, State, can_abort, proves_len, step};
+use super::{
+    A, Analysis, FactSrc, NATOMS, State, branch_fact, can_abort, decide, proves_len, step,
+};
 use crate::ir::{Block, BlockId, Ir, Src, Term};
 
 /// Which way a chain goes: an `or` chain leaves for the common target T
@@ -69,6 +76,9 @@ pub(super) fn run(ir: &mut Ir) -> bool {
             preds[s] += 1;
         }
     }
+    // The ways into each block when the pass began (only blocks not yet
+    // touched are looked up in it).
+    let plist = ir.preds(&order);
     let mut touched = vec![false; n];
     let mut changed = false;
     for &p0 in &order {
@@ -83,7 +93,8 @@ pub(super) fn run(ir: &mut Ir) -> bool {
                 _ => continue,
             };
             for pol in [Polarity::Or, Polarity::And] {
-                let Some(plans) = plan_chain(ir, &mut an, &preds, &touched, p0, q1, pol) else {
+                let Some(plans) = plan_chain(ir, &mut an, &preds, &plist, &touched, p0, q1, pol)
+                else {
                     continue;
                 };
                 // Hoist the tests of the chain one after the other above
@@ -149,6 +160,7 @@ fn plan_chain(
     ir: &Ir,
     an: &mut Analysis,
     preds: &[usize],
+    plist: &[Vec<BlockId>],
     touched: &[bool],
     p: BlockId,
     q1: BlockId,
@@ -164,7 +176,17 @@ fn plan_chain(
         return None;
     };
     let (t, _) = pol.split(jt, jf);
-    if preds.get(q1) != Some(&1) || touched.get(q1) != Some(&false) {
+    if touched.get(q1) != Some(&false) {
+        return None;
+    }
+    // Other ways into Q1 go on past the tests hoisted out of the chain,
+    // so each must know them to go on (checked once they are planned).
+    let others: Vec<BlockId> = plist[q1].iter().copied().filter(|&o| o != p).collect();
+    let p_edges = ir.blocks[p].term.succs().filter(|&s| s == q1).count();
+    if p_edges != 1
+        || preds.get(q1) != Some(&(1 + others.len()))
+        || others.iter().any(|&o| touched[o] || o >= an.exit.len())
+    {
         return None;
     }
     // The guard: Q1's statements on the way from the hoisted test to T,
@@ -192,6 +214,38 @@ fn plan_chain(
     }
     if hoisted.is_empty() {
         return None;
+    }
+    let v = an.exit[p][A];
+    let on = pol == Polarity::And;
+    for &o in &others {
+        let base = &an.facts_out[o];
+        let edges: Vec<Option<bool>> = match ir.blocks[o].term {
+            Term::Branch { jt, jf, .. } => [(jt, true), (jf, false)]
+                .into_iter()
+                .filter(|(s, _)| *s == q1)
+                .map(|(_, b)| Some(b))
+                .collect(),
+            _ => vec![None],
+        };
+        for outcome in edges {
+            let mut facts = base.clone();
+            if let (Term::Branch { cond, src, .. }, Some(b)) = (ir.blocks[o].term, outcome) {
+                facts.push(branch_fact(&an.exit[o], cond, src, b));
+            }
+            for pl in &hoisted {
+                let Term::Branch {
+                    cond,
+                    src: Src::K(k),
+                    ..
+                } = ir.blocks[pl.r].term
+                else {
+                    return None;
+                };
+                if decide(&an.vals, &facts, v, cond, FactSrc::K(k)) != Some(on) {
+                    return None;
+                }
+            }
+        }
     }
     for pl in &mut hoisted {
         pl.guard = guard;
