@@ -156,6 +156,7 @@ struct Plan {
 }
 
 /// The hoists of one chain above Q1, in order, if they are worth making.
+#[allow(clippy::too_many_arguments)]
 fn plan_chain(
     ir: &Ir,
     an: &mut Analysis,
