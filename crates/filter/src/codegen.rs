@@ -1,9 +1,11 @@
 //! Code generation: an [`Ir`] graph laid out as a classic BPF instruction
 //! sequence.
 //!
-//! Blocks are placed in a reverse post-order that puts the false branch of
-//! a test (and the target of an unconditional jump) right after it, so
-//! that most `goto`s cost nothing. A conditional jump reaches at most 255
+//! Blocks are placed in a topological order that puts the target of an
+//! unconditional jump right after it wherever it can (a conditional jump
+//! names both its targets, so only a `goto` costs an instruction when its
+//! target does not follow), and otherwise the false branch of a test
+//! after it. A conditional jump reaches at most 255
 //! instructions ahead; a farther target is reached through a `ja` (whose
 //! offset is 32 bits): one already placed for another branch to the same
 //! target when it is in reach, else a new one placed as far ahead as the
@@ -182,33 +184,84 @@ fn emit(ir: &Ir, items: &[Item]) -> Vec<Insn> {
     out
 }
 
-/// Reverse post-order, visiting the true branch before the false one so
-/// that the false branch (and a goto's target) follows its block.
+/// The blocks in a topological order where every block that ends in a
+/// `goto` is followed by its target where it can be (a conditional jump
+/// names both its targets, so only a `goto` gains from what follows it).
+///
+/// Each target is given to one of the blocks that jump to it, which makes
+/// chains: runs of blocks each of which only goes on into the next. The
+/// chains are then laid out in reverse post-order (visiting the true
+/// branch before the false one, so that the false branch tends to follow
+/// its test, keeping jumps short). Only a chain's last block has
+/// successors outside it, so ordering chains by their edges cannot make a
+/// cycle where the graph has none.
 fn layout_order(ir: &Ir) -> Vec<BlockId> {
     let n = ir.blocks.len();
+    let Some(topo) = ir.topo_order() else {
+        return Vec::new();
+    };
+    // next[b]: the block laid right after b; claimed[t]: t follows one.
+    let mut next: Vec<Option<BlockId>> = vec![None; n];
+    let mut claimed = vec![false; n];
+    // The last goto into a target in topological order is the one nearest
+    // to it.
+    for &b in topo.iter().rev() {
+        if let Term::Goto(t) = ir.blocks[b].term
+            && !claimed[t]
+            && t != ir.entry
+        {
+            claimed[t] = true;
+            next[b] = Some(t);
+        }
+    }
+    // The head of each block's chain, and each chain's last block.
+    let mut head: Vec<BlockId> = (0..n).collect();
+    let mut last: Vec<BlockId> = (0..n).collect();
+    for &b in &topo {
+        if !claimed[b] {
+            let mut c = b;
+            while let Some(t) = next[c] {
+                head[t] = b;
+                c = t;
+            }
+            last[b] = c;
+        }
+    }
     let mut seen = vec![false; n];
     let mut post = Vec::new();
-    let mut stack: Vec<(BlockId, usize)> = vec![(ir.entry, 0)];
-    seen[ir.entry] = true;
-    while let Some((b, i)) = stack.pop() {
-        let succ: Vec<BlockId> = match ir.blocks[b].term {
+    let start = head[ir.entry];
+    let mut stack: Vec<(BlockId, usize)> = vec![(start, 0)];
+    seen[start] = true;
+    while let Some((h, i)) = stack.pop() {
+        // Successors of a chain are those of its blocks outside it; only
+        // the last block has any, but a block inside may be entered from
+        // elsewhere, which the order of chains respects.
+        let succ: Vec<BlockId> = match ir.blocks[last[h]].term {
             Term::Branch { jt, jf, .. } => vec![jt, jf],
             Term::Goto(t) => vec![t],
             Term::Ret(_) => vec![],
         };
         if i < succ.len() {
-            stack.push((b, i + 1));
-            let s = succ[i];
+            stack.push((h, i + 1));
+            let s = head[succ[i]];
             if !seen[s] {
                 seen[s] = true;
                 stack.push((s, 0));
             }
         } else {
-            post.push(b);
+            post.push(h);
         }
     }
     post.reverse();
-    post
+    let mut order = Vec::with_capacity(n);
+    for h in post {
+        let mut c = Some(h);
+        while let Some(b) = c {
+            order.push(b);
+            c = next[b];
+        }
+    }
+    order
 }
 
 /// Stores (of the initial A, which is 0) at the start for every scratch
@@ -294,6 +347,70 @@ mod tests {
                     assert_eq!(got, want, "hosts .{src} > .{dst}, {n} bytes");
                 }
             }
+        }
+    }
+    /// A block that only jumps on is laid right before its target, even
+    /// where a test's false branch would have gone there first.
+    #[test]
+    fn a_goto_falls_into_its_target() {
+        use crate::ir::{Block, Cond, Ir, Size, Src, Stmt, Term};
+        let branch = |jt, jf| Term::Branch {
+            cond: Cond::Eq,
+            src: Src::K(0x800),
+            jt,
+            jf,
+        };
+        let ir = Ir::new(
+            vec![
+                Block {
+                    stmts: vec![Stmt::LdAbs(Size::H, 12)],
+                    term: branch(2, 1),
+                },
+                Block {
+                    stmts: vec![Stmt::LdAbs(Size::B, 27)],
+                    term: Term::Goto(3),
+                },
+                Block {
+                    stmts: vec![Stmt::LdAbs(Size::H, 16)],
+                    term: branch(4, 3),
+                },
+                Block {
+                    stmts: vec![],
+                    term: Term::Ret(262_144),
+                },
+                Block {
+                    stmts: vec![],
+                    term: Term::Ret(0),
+                },
+            ],
+            0,
+        )
+        .unwrap();
+        let insns = super::codegen(&ir);
+        let prog = sluice_bpf::Program::new(insns.clone()).unwrap();
+        assert_eq!(insns.len(), 7, "{insns:?}");
+        assert!(
+            insns
+                .iter()
+                .all(|i| i.code != sluice_bpf::insn::JMP | sluice_bpf::insn::JA)
+        );
+        for (b12, b16, n) in [
+            (8, 0, 28),
+            (8, 0, 27),
+            (0x86, 8, 20),
+            (0x86, 0, 20),
+            (0, 0, 10),
+        ] {
+            let mut f = [0u8; 28];
+            f[12] = b12;
+            f[16] = b16;
+            let meta = RunMeta {
+                wire_len: 28,
+                ..RunMeta::default()
+            };
+            let want = ir.run(&f[..n], &meta);
+            let got = prog.run(&f[..n], 28, &sluice_bpf::Meta::default());
+            assert_eq!(got, want, "{b12:#x} {b16:#x} {n}");
         }
     }
 }
