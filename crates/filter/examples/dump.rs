@@ -1,5 +1,6 @@
 //! Prints sluice's program for an expression in tcpdump's `-d` form
-//! (`--O0` for the unoptimised one, `--ir` for the graph, `--ast` for the tree).
+//! (`--O0` for the unoptimised one, `--ir` for the graph, `--ast` for the tree,
+//! `--netmask A.B.C.D` for `ip broadcast`).
 
 use sluice_bpf::{Form, disasm};
 use sluice_filter::{Names, Options, Target, compile_insns, lower, parse};
@@ -15,6 +16,9 @@ fn main() {
     opts.optimize = !flag("--O0");
     if flag("--kernel") {
         opts.target = Target::LinuxSocket;
+    }
+    if let Some(i) = args.iter().position(|a| a == "--netmask") {
+        opts.netmask = Some(args[i + 1].parse().expect("a netmask"));
     }
     if let Some(i) = args.iter().position(|a| a == "--linktype") {
         opts.linktype = LinkType::from_name(&args[i + 1]).expect("a linktype name");

@@ -12,7 +12,11 @@
 //!                        jset #v                          jset #(v >> s)
 //! ```
 //!
-//! The narrower load reads fewer bytes, so on a packet too short for the
+//! A mask that keeps the last byte or two of a load needs no test after
+//! it: `ld [k]; and #0xff` is `ldb [k + 3]` wherever it stands, the same
+//! value from the same last byte.
+//!
+//! Otherwise the narrower load reads fewer bytes, so on a packet too short for the
 //! wide one it goes on where the wide one rejected. That changes no
 //! verdict when the wide load cannot fail there (the loads before it
 //! have shown its bytes to exist on every path), or when every path on
@@ -27,9 +31,32 @@ use super::{A, Analysis, can_abort, proves_len, step};
 use crate::ir::{AluOp, Cond, Ir, Size, Src, Stmt, Term};
 
 pub(super) fn run(ir: &mut Ir) -> bool {
+    let exact = last_bytes(ir);
     let before = sweep(ir, Ground::Before);
     let after = sweep(ir, Ground::After);
-    before | after
+    exact | before | after
+}
+
+/// `ld [k]; and #0xff` anywhere is `ldb [k + 3]`: the same value, and the
+/// same last byte read, so the same packets are too short for it.
+fn last_bytes(ir: &mut Ir) -> bool {
+    let mut changed = false;
+    for blk in &mut ir.blocks {
+        let mut i = 0;
+        while i + 1 < blk.stmts.len() {
+            if let (Stmt::LdAbs(size, k), Stmt::Alu(AluOp::And, Src::K(m))) =
+                (blk.stmts[i], blk.stmts[i + 1])
+                && let Some((load @ Stmt::LdAbs(width, off), ..)) =
+                    narrowed(size, k, m, Cond::Eq, 0)
+                && off + width.bytes() == k + size.bytes()
+            {
+                blk.stmts.splice(i..i + 2, [load]);
+                changed = true;
+            }
+            i += 1;
+        }
+    }
+    changed
 }
 
 /// Why the wide load may go.
@@ -238,8 +265,9 @@ mod tests {
                         let ir0 = graph(pre.clone(), size, 2, m, cond, v, tail.clone());
                         let mut ir = ir0.clone();
                         let changed = run(&mut ir);
+                        let last = matches!((size, m), (Size::W, 0xff | 0xffff) | (Size::H, 0xff));
                         if pre.is_empty() && tail.is_empty() {
-                            assert!(!changed, "{ir0}");
+                            assert_eq!(changed, last, "{ir0}");
                         }
                         if changed {
                             narrowed_some += 1;
@@ -251,6 +279,22 @@ mod tests {
             }
         }
         assert!(narrowed_some > 300, "{narrowed_some}");
+    }
+
+    #[test]
+    fn the_last_byte_is_loaded_alone_anywhere() {
+        // A stays live: the narrow load gives the same value.
+        let mut ir0 = graph(vec![], Size::W, 2, 0xff, Cond::Eq, 0x0a, vec![]);
+        ir0.blocks[0].stmts.extend([
+            Stmt::Tax,
+            Stmt::LdAbs(Size::B, 0),
+            Stmt::Alu(AluOp::Add, Src::X),
+        ]);
+        let mut ir = ir0.clone();
+        assert!(last_bytes(&mut ir));
+        assert_eq!(ir.blocks[0].stmts[0], Stmt::LdAbs(Size::B, 5));
+        assert_eq!(ir.blocks[0].stmts.len(), 4);
+        same(&ir0, &ir);
     }
 
     #[test]
