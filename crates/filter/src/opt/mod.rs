@@ -889,6 +889,27 @@ mod tests {
     }
 
     #[test]
+    fn a_hoisted_test_needs_no_guard_where_every_way_on_loads_as_far() {
+        // `not 0.0.0.0` tested on the source before the destination is
+        // loaded leads to blocks that all load the destination again
+        // before they accept: the load skipped needs no guard.
+        let expr = "not ip proto \\icmp or not host localhost or not 0.0.0.0 and not 10.77.0.255 and 127.0.0.1";
+        let mut f = vec![0u8; 4 + 20 + 8];
+        f[0] = 2;
+        f[4] = 0x45;
+        f[13] = 1;
+        f[20..24].copy_from_slice(&[127, 0, 0, 1]);
+        let mut g = f.clone();
+        g[20..24].copy_from_slice(&[0, 0, 0, 0]);
+        g[16..20].copy_from_slice(&[127, 0, 0, 1]);
+        let mut h = f.clone();
+        h[20..24].copy_from_slice(&[10, 77, 0, 255]);
+        let pk: [&[u8]; 3] = [&f, &g, &h];
+        let all = program(expr, LinkType::NULL, Passes::default(), &pk);
+        assert!(all.len() <= 20, "{} instructions: {all:?}", all.len());
+    }
+
+    #[test]
     fn and_chains_hoist_a_test_of_the_value_in_hand() {
         // The source address is tested against the loopback net while it
         // is still in A, not reloaded after the destination.

@@ -37,7 +37,7 @@
 use super::{
     A, Analysis, FactSrc, NATOMS, State, branch_fact, can_abort, decide, proves_len, step,
 };
-use crate::ir::{Block, BlockId, Ir, Src, Term};
+use crate::ir::{Block, BlockId, Ir, Src, Stmt, Term};
 
 /// Which way a chain goes: an `or` chain leaves for the common target T
 /// when a test is true, an `and` chain when it is false.
@@ -191,13 +191,17 @@ fn plan_chain(
         return None;
     }
     // The guard: Q1's statements on the way from the hoisted test to T,
-    // unless T rejects or they cannot reject where P ends.
+    // unless T rejects, or they cannot reject where P ends, or every way
+    // from T to an accepting return loads as far as they do (a packet
+    // too short for them is rejected there anyway).
     let guard = ir.blocks[t].term != Term::Ret(0) && {
         let mut st = an.exit[p];
         let mut proven = an.len_out[p];
         let mut avail = an.avail_out[p].clone();
+        let later = an.must_in[t];
         ir.blocks[q1].stmts.iter().any(|s| {
-            let aborts = can_abort(&an.vals, &st, *s, proven, &avail);
+            let covered = matches!(s, Stmt::LdAbs(..) | Stmt::LdxMsh(_)) && proves_len(*s) <= later;
+            let aborts = !covered && can_abort(&an.vals, &st, *s, proven, &avail);
             step(&mut an.vals, &mut st, *s);
             super::note_load(&st, *s, &mut avail);
             proven = proven.max(proves_len(*s));
