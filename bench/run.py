@@ -199,7 +199,8 @@ def main():
             a, b = statistics.median(mine), statistics.median(other)
             ca, cb = statistics.median(cpu_mine), statistics.median(cpu_other)
             thr = size / a / 1e9 if key not in ("info-ng", "convert-back") else os.path.getsize(files["pcapng"]) / a / 1e9
-            print(f"| {title} | {a:.3f} s | {b:.3f} s | {a / b:.2f} | {ca:.2f} / {cb:.2f} s "
+            cell = title.replace("|", "\\|")
+            print(f"| {cell} | {a:.3f} s | {b:.3f} s | {a / b:.2f} | {ca:.2f} / {cb:.2f} s "
                   f"| {fmt_size(max(rss))} | {thr:.2f} GB/s |", flush=True)
         print(f"\nload average after: {load()}")
     finally:
