@@ -26,7 +26,11 @@
 //! decides `ld [28] & 0xffff0000 == 0xff020000`).
 //!
 //! Passes run in a loop until none changes anything (bounded); guards
-//! move last, once the blocks that share them have merged.
+//! move last, once the blocks that share them have merged, and masked
+//! loads narrow after them. Some passes trade sharing for speed (a
+//! threaded edge or a hoisted test may part blocks that were one), so
+//! [`optimize`] also runs a few other choices of passes and keeps the
+//! shortest program.
 
 mod deadstore;
 mod fold;
@@ -70,6 +74,9 @@ pub struct Passes {
     /// Tests hoisted in `or` and `and` chains, with a guard that keeps
     /// the loads they jump over where needed.
     pub pullup: bool,
+    /// Hoists also above a chain's first block where other ways lead
+    /// into it (when those ways know the hoisted tests go on).
+    pub pullup_shared: bool,
     /// Loads kept only for the length they prove move up to where they
     /// save a block.
     pub guards: bool,
@@ -90,16 +97,54 @@ impl Default for Passes {
             implied_tests: true,
             merge: true,
             pullup: true,
+            pullup_shared: true,
             guards: true,
             narrow: true,
         }
     }
 }
 
-/// Runs every pass until nothing changes.
+/// Runs every pass until nothing changes, and keeps the shortest program
+/// of a few choices of passes whose gains depend on the program (see
+/// [`ALTERNATIVES`]).
 pub fn optimize(ir: &mut Ir) {
+    let start = (ir.blocks.len() <= ALTERNATIVES_UP_TO).then(|| ir.clone());
     optimize_with(ir, Passes::default());
+    let Some(start) = start else { return };
+    let mut best = crate::codegen::codegen(ir).len();
+    for alt in ALTERNATIVES {
+        let mut other = start.clone();
+        optimize_with(&mut other, alt(Passes::default()));
+        let len = crate::codegen::codegen(&other).len();
+        if len < best {
+            best = len;
+            *ir = other;
+        }
+    }
 }
+
+/// Choices of passes tried besides the default one: each is right (every
+/// pass keeps every verdict) and each sometimes gives the shorter program,
+/// where a hoist or a threaded edge parts blocks that would otherwise have
+/// been shared.
+pub const ALTERNATIVES: &[fn(Passes) -> Passes] = &[
+    |p| Passes {
+        pullup_shared: false,
+        ..p
+    },
+    |p| Passes { pullup: false, ..p },
+    |p| Passes {
+        threading: false,
+        ..p
+    },
+    |p| Passes {
+        implied_tests: false,
+        ..p
+    },
+];
+
+/// Graphs up to this many blocks are optimised more than one way.
+const ALTERNATIVES_UP_TO: usize = 2_000;
 
 /// Graphs larger than this get only the linear-time passes.
 const BIG: usize = 8_000;
@@ -157,7 +202,7 @@ fn main_loop(ir: &mut Ir, passes: Passes) {
             changed |= implied::run(ir);
         }
         if passes.pullup {
-            changed |= pullup::run(ir);
+            changed |= pullup::run(ir, passes.pullup_shared);
         }
         if passes.merge {
             changed |= merge::run(ir);
@@ -907,6 +952,38 @@ mod tests {
         let pk: [&[u8]; 3] = [&f, &g, &h];
         let all = program(expr, LinkType::NULL, Passes::default(), &pk);
         assert!(all.len() <= 20, "{} instructions: {all:?}", all.len());
+    }
+
+    #[test]
+    fn the_shortest_of_the_alternatives_is_kept() {
+        // Threading specialises the unrolled walk's copies apart; without
+        // it they stay shared.
+        let expr = "ip protochain 6";
+        let ir0 = lowered(expr, LinkType::ETHERNET);
+        let mut one = ir0.clone();
+        optimize_with(&mut one, Passes::default());
+        let mut best = ir0.clone();
+        optimize(&mut best);
+        let (n1, nb) = (codegen::codegen(&one).len(), codegen::codegen(&best).len());
+        assert!(nb < n1, "{nb} against {n1}");
+        // An AH header after the IPv4 header, then TCP.
+        let mut f = vec![0u8; 14 + 20 + 12 + 20];
+        f[12] = 0x08;
+        f[14] = 0x45;
+        f[23] = 51;
+        f[34] = 6;
+        f[35] = 1;
+        let prog = sluice_bpf::Program::new(codegen::codegen(&best)).unwrap();
+        for n in 0..=f.len() {
+            let meta = crate::ir::RunMeta {
+                wire_len: f.len() as u32,
+                ..Default::default()
+            };
+            let want = ir0.run(&f[..n], &meta);
+            let got = prog.run(&f[..n], f.len() as u32, &sluice_bpf::Meta::default());
+            assert_eq!(got, want, "{n} bytes");
+        }
+        assert_ne!(ir0.run(&f, &crate::ir::RunMeta::default()), 0);
     }
 
     #[test]

@@ -65,7 +65,9 @@ impl Polarity {
     }
 }
 
-pub(super) fn run(ir: &mut Ir) -> bool {
+/// Hoists tests in chains; with `shared`, also above a chain's first
+/// block where it has other ways in.
+pub(super) fn run(ir: &mut Ir, shared: bool) -> bool {
     let mut an = Analysis::new(ir);
     let n = ir.blocks.len();
     let order = an.order.clone();
@@ -78,7 +80,11 @@ pub(super) fn run(ir: &mut Ir) -> bool {
     }
     // The ways into each block when the pass began (only blocks not yet
     // touched are looked up in it).
-    let plist = ir.preds(&order);
+    let plist = if shared {
+        ir.preds(&order)
+    } else {
+        vec![Vec::new(); n]
+    };
     let mut touched = vec![false; n];
     let mut changed = false;
     for &p0 in &order {
