@@ -657,12 +657,44 @@ pub(crate) fn can_abort(vals: &Values, st: &State, s: Stmt, proven: u64, avail: 
         Stmt::LdAbs(..) | Stmt::LdxMsh(_) => proves_len(s) > proven,
         Stmt::LdInd(sz, k) => match vals.as_const(st[X]) {
             Some(x) => u64::from(x) + u64::from(k) + u64::from(sz.bytes()) > proven,
-            None => true,
+            None => !ind_covered(vals, st[X], sz, k, avail),
         },
         Stmt::Alu(AluOp::Div | AluOp::Mod, Src::X) => vals.as_const(st[X]).is_none_or(|x| x == 0),
         Stmt::Alu(AluOp::Div | AluOp::Mod, Src::K(0)) => true,
         _ => false,
     }
+}
+
+/// Whether an indirect load `P[x + k : sz]` (x the value `xv`) reads only
+/// bytes that an indirect load from the same base, executed on every path
+/// (`avail`), has shown to exist: that one reached `x + k2 + sz2` in the
+/// packet, and this one ends no later (`[x + 14]` after `[x + 16]`).
+fn ind_covered(vals: &Values, xv: Val, sz: Size, k: u32, avail: &[Val]) -> bool {
+    let (base, k) = match vals.expr(xv) {
+        Expr::Alu(AluOp::Add, v, c) if matches!(vals.expr(v), Expr::Msh(_)) => {
+            match vals.as_const(c).filter(|c| *c < 0x1000_0000) {
+                Some(c) => match k.checked_add(c) {
+                    Some(k) => (v, k),
+                    None => return false,
+                },
+                None => (xv, k),
+            }
+        }
+        _ => (xv, k),
+    };
+    let end = u64::from(k) + u64::from(sz.bytes());
+    // Only where the earlier load cannot have reached the ancillary
+    // offsets, which read no packet bytes.
+    let (_, hi) = range(vals, base, KNOWN_DEPTH);
+    avail.iter().any(|&a| match vals.expr(a) {
+        Expr::Ind(sz2, k2, b2) => {
+            let end2 = u64::from(k2) + u64::from(sz2.bytes());
+            b2 == base
+                && end2 >= end
+                && u64::from(hi) + end2 <= u64::from(sluice_bpf::insn::ancillary::OFF)
+        }
+        _ => false,
+    })
 }
 
 /// The atoms a statement uses and defines.
@@ -984,6 +1016,32 @@ mod tests {
             assert_eq!(got, want, "{n} bytes");
         }
         assert_ne!(ir0.run(&f, &crate::ir::RunMeta::default()), 0);
+    }
+
+    #[test]
+    fn an_indirect_load_covered_by_one_before_it_cannot_fail() {
+        // The destination port `[x + 2]` is loaded first; the source port
+        // `[x + 0]` ends before it, so the test of the destination against
+        // 22 may move above the source's load without a guard, and the
+        // destination is loaded once.
+        let expr = "tcp dst port 123 or tcp port 22";
+        let mut f = vec![0u8; 20 + 20];
+        f[0] = 0x45;
+        f[9] = 6;
+        f[22..24].copy_from_slice(&[0, 22]);
+        let mut g = f.clone();
+        g[20..22].copy_from_slice(&[0, 22]);
+        g[22..24].copy_from_slice(&[0, 80]);
+        let pk: [&[u8]; 2] = [&f, &g];
+        let all = program(expr, LinkType::RAW, Passes::default(), &pk);
+        let ind = |k| {
+            Insn::stmt(
+                sluice_bpf::insn::LD | sluice_bpf::insn::H | sluice_bpf::insn::IND,
+                k,
+            )
+        };
+        assert_eq!(count(&all, ind(2)), 1, "{all:?}");
+        assert_eq!(count(&all, ind(0)), 1, "{all:?}");
     }
 
     #[test]
