@@ -44,11 +44,14 @@
 //!    does not change where the program goes, test hoisting in `or` and
 //!    `and` chains, peephole rewrites, dead-store elimination, guards
 //!    (loads kept only to reject short packets) moved to where they cost
-//!    no jump, unreachable blocks and identical blocks.
+//!    no jump, masked loads narrowed to the bytes tested, unreachable
+//!    blocks and identical blocks. A few choices of passes are tried and
+//!    the shortest program kept. No pass drops or narrows a load that
+//!    could reject a packet unless the packet is rejected anyway.
 //!    `Options::optimize = false` skips them all (`-O0`).
-//! 4. [`codegen`] — blocks laid out in an order that makes most jumps fall
-//!    through; a conditional jump farther than 255 instructions goes
-//!    through a `ja`. The instructions become a [`sluice_bpf::Program`],
+//! 4. [`codegen`] — blocks laid out so that every `goto` it can falls
+//!    into its target; a conditional jump farther than 255 instructions
+//!    goes through a `ja`. The instructions become a [`sluice_bpf::Program`],
 //!    validated with the kernel's rules.
 //!
 //! # Targets

@@ -402,7 +402,7 @@ const RAW_AIM: u32 = 90;
 /// makes (and so accepts packets too short for it), which a correct
 /// program cannot match, or where it loops (protochain), which no kernel
 /// program may.
-const RAW_FLOOR_PERMILLE: usize = 885;
+const RAW_FLOOR_PERMILLE: usize = 890;
 const RAW_FLOOR: f64 = RAW_FLOOR_PERMILLE as f64 / 10.0;
 
 const JUMPS_BACK: &str = "libpcap's program is no kernel program (it jumps backwards)";
