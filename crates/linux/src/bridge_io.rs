@@ -1,6 +1,8 @@
 //! Sockets for a bump in the wire: a TPACKET_V2 receive ring whose slots
 //! are lent (mutably) in batches, a sender that writes a `virtio_net_hdr`
-//! in front of each frame, a `timerfd`, and a small poll set.
+//! in front of each frame, a `timerfd`, a small poll set, and what the
+//! forwarding thread asks of the scheduler (a short slice, or the
+//! real-time class).
 //!
 //! # Why TPACKET_V2 here
 //!
@@ -18,7 +20,9 @@
 //! 64 KiB. Slots are sized for the MTU; a larger frame is cut to the slot,
 //! and with `PACKET_COPY_THRESH` the kernel also queues the whole frame on
 //! the socket and marks the slot `TP_STATUS_COPY`. [`RxPort::recv_full`]
-//! reads it, in ring order, so order is kept and nothing is cut. A frame
+//! (or [`FullReader::recv_full_parts`], which scatters it straight where
+//! the caller wants it) reads it, in ring order, so order is kept and
+//! nothing is cut. A frame
 //! the kernel could not queue (socket buffer full) is reported as
 //! truncated ([`SlotInfo::truncated`]), never passed off as whole.
 //!
@@ -305,6 +309,10 @@ pub struct RxRingV2 {
     map: Mmap,
     config: RingV2Config,
     slots: usize,
+    /// Bytes per block and slots per block, worked out once (the block
+    /// size asks for the page size, a system call).
+    block_size: usize,
+    per_block: usize,
     head: usize,
     vnet_hdr: bool,
     infos: Vec<std::result::Result<SlotInfo, SlotError>>,
@@ -317,6 +325,8 @@ impl RxRingV2 {
             map,
             config,
             slots: config.slots(),
+            block_size: config.block_size(),
+            per_block: config.per_block(),
             head: 0,
             vnet_hdr,
             infos: Vec::with_capacity(256),
@@ -324,8 +334,7 @@ impl RxRingV2 {
     }
 
     fn offset(&self, i: usize) -> usize {
-        let per = self.config.per_block();
-        (i / per) * self.config.block_size() + (i % per) * self.config.frame_size
+        (i / self.per_block) * self.block_size + (i % self.per_block) * self.config.frame_size
     }
 
     fn status(&self, i: usize) -> u32 {
@@ -767,7 +776,16 @@ pub struct FullReader<'a> {
 impl FullReader<'_> {
     /// As [`RxPort::recv_full`].
     pub fn recv_full(&self, buf: &mut [u8]) -> Result<Option<(usize, usize)>> {
-        match sys::bridge::recv_trunc(self.fd, buf) {
+        self.recv_full_parts(&mut [buf])
+    }
+
+    /// As [`RxPort::recv_full`], the bytes scattered over `parts` in order
+    /// (at most four; empty ones skipped): the `virtio_net_hdr` into a
+    /// header of its own and the frame straight where it is wanted, with
+    /// no second copy. Returns (bytes copied, full length), both counting
+    /// the `virtio_net_hdr`.
+    pub fn recv_full_parts(&self, parts: &mut [&mut [u8]]) -> Result<Option<(usize, usize)>> {
+        match sys::bridge::recvmsg_parts(self.fd, parts) {
             Ok(r) => Ok(Some(r)),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(None),
             Err(e) => Err(Error::io(
@@ -1065,6 +1083,18 @@ pub fn set_realtime(priority: i32) -> Result<()> {
             e,
         )
     })
+}
+
+/// Asks the scheduler for time slices of `slice` for the calling thread
+/// (kept in its class and at its nice value). On Linux 6.12 and
+/// later (EEVDF) a thread with a shorter slice than the one running is
+/// let in as soon as it wakes, instead of at the end of the other's slice:
+/// what a forwarding loop that sleeps between frames needs on a busy
+/// machine, without the real-time class. The kernel clamps the slice to
+/// 0.1–100 ms; older kernels ignore it.
+pub fn set_fair_slice(slice: Duration) -> Result<()> {
+    sys::bridge::set_fair_slice(slice.as_nanos().min(u64::MAX as u128) as u64)
+        .map_err(|e| Error::io("asking for a short scheduler slice", e))
 }
 
 /// `CLOCK_REALTIME` in ns since the epoch (the clock of frame timestamps

@@ -75,6 +75,12 @@ pub struct WireArgs {
     /// core from ordinary tasks under load.
     #[arg(long, value_name = "PRIO", value_parser = clap::value_parser!(i32).range(1..=99))]
     pub realtime: Option<i32>,
+    /// Without --realtime: the time slice the forwarding loop asks the
+    /// scheduler for (Linux 6.12 and later). A short one lets the loop in
+    /// as soon as frames wake it on a busy machine; 0 keeps the system's
+    /// default.
+    #[arg(long, value_parser = parse_spin, default_value = "100us")]
+    pub slice: Duration,
     /// Stop after this long (e.g. 30s).
     #[arg(long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
@@ -137,6 +143,7 @@ pub fn wire_config(
     }
     c.bridge.batch = args.batch;
     c.realtime = args.realtime;
+    c.slice = (!args.slice.is_zero()).then_some(args.slice);
     c.bridge.spin = args.spin;
     c.bridge.vnet_hdr = !args.no_offload_state;
     c.bridge.rx = match args.ring {

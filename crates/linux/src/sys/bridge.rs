@@ -1,7 +1,7 @@
 //! Raw calls of the bridge I/O (`crate::bridge_io`): messages made of two
 //! pieces (a `virtio_net_hdr` and a frame) for `sendmmsg`, full-frame
-//! `recv` for frames too large for a ring slot, `timerfd`, the timer slack,
-//! and the legacy ethtool offload queries. Same rules as the parent
+//! `recvmsg` scattered over pieces for frames too large for a ring slot,
+//! `timerfd`, the timer slack, and the legacy ethtool offload queries. Same rules as the parent
 //! module: one small function per call, `io::Result`, owned descriptors.
 
 use std::io;
@@ -72,22 +72,48 @@ pub fn sendmmsg_parts(fd: BorrowedFd<'_>, msgs: &[(&[u8], &[u8])]) -> io::Result
     })
 }
 
-/// `recv(fd, buf, MSG_DONTWAIT | MSG_TRUNC)`: the next queued packet into
-/// `buf`. Returns (bytes copied, full length of the packet); a full length
-/// above `buf.len()` means the packet was cut.
-pub fn recv_trunc(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, usize)> {
+/// Most pieces handed to one [`recvmsg_parts`].
+pub const RECV_PARTS: usize = 4;
+
+/// `recvmsg(fd, MSG_DONTWAIT | MSG_TRUNC)` scattering the next queued
+/// packet over `parts` in order (at most [`RECV_PARTS`]; empty pieces are
+/// skipped), so a header and a frame land where they belong without a
+/// second copy. Returns (bytes copied, full length of the packet); a full
+/// length above the total of `parts` means the packet was cut.
+pub fn recvmsg_parts(fd: BorrowedFd<'_>, parts: &mut [&mut [u8]]) -> io::Result<(usize, usize)> {
+    let mut iov = [libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    }; RECV_PARTS];
+    let mut used = 0;
+    let mut room = 0;
+    for piece in parts.iter_mut().take(RECV_PARTS) {
+        if !piece.is_empty() {
+            iov[used] = libc::iovec {
+                iov_base: piece.as_mut_ptr().cast(),
+                iov_len: piece.len(),
+            };
+            room += piece.len();
+            used += 1;
+        }
+    }
+    // SAFETY: msghdr is plain data; all zeroes (no name, no control) is
+    // valid.
+    let mut msg: libc::msghdr = unsafe { zeroed() };
+    msg.msg_iov = iov.as_mut_ptr();
+    msg.msg_iovlen = used;
     let full = retry_if_interrupted(|| {
-        // SAFETY: `buf` is writable for `buf.len()` bytes for the call.
+        // SAFETY: `msg` points at `used` iovecs, each covering a slice
+        // borrowed mutably for the whole call; no name or control buffer.
         cvt_isize(unsafe {
-            libc::recv(
+            libc::recvmsg(
                 fd.as_raw_fd(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
+                &mut msg,
                 libc::MSG_DONTWAIT | libc::MSG_TRUNC,
             )
         })
     })?;
-    Ok((full.min(buf.len()), full))
+    Ok((full.min(room), full))
 }
 
 /// `timerfd_create(clock, TFD_CLOEXEC | TFD_NONBLOCK)`.
@@ -172,4 +198,88 @@ pub fn set_fifo(priority: i32) -> io::Result<()> {
     // calling thread.
     cvt(unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &p) })?;
     Ok(())
+}
+
+/// `struct sched_attr` (the first version of the kernel ABI, 48 bytes plus
+/// the utilisation clamps).
+#[repr(C)]
+struct SchedAttr {
+    size: u32,
+    sched_policy: u32,
+    sched_flags: u64,
+    sched_nice: i32,
+    sched_priority: u32,
+    sched_runtime: u64,
+    sched_deadline: u64,
+    sched_period: u64,
+    sched_util_min: u32,
+    sched_util_max: u32,
+}
+
+/// Reads the calling thread's scheduling attributes with `sched_getattr`,
+/// sets `sched_runtime` to `slice_ns` and writes them back with
+/// `sched_setattr`: for a thread in the fair class (EEVDF, Linux 6.12 and
+/// later) that is the length of its time slices, and a shorter slice lets
+/// the thread preempt a longer-sliced one when it wakes. Class, nice value
+/// and everything else are kept. Older kernels accept and ignore it.
+pub fn set_fair_slice(slice_ns: u64) -> io::Result<()> {
+    // SAFETY: SchedAttr is plain data; all zeroes is valid.
+    let mut attr: SchedAttr = unsafe { zeroed() };
+    let size = size_of::<SchedAttr>() as libc::c_uint;
+    // SAFETY: `attr` is writable for `size` bytes; pid 0 is the calling
+    // thread; flags 0.
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_sched_getattr,
+            0,
+            &mut attr as *mut SchedAttr,
+            size,
+            0,
+        )
+    } as libc::c_int)?;
+    attr.size = size;
+    attr.sched_runtime = slice_ns;
+    // SAFETY: `attr` is a valid sched_attr whose `size` says how much of it
+    // the kernel may read; pid 0 is the calling thread; flags 0.
+    let r = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &attr as *const SchedAttr, 0) };
+    cvt(r as libc::c_int)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+    use std::os::unix::net::UnixDatagram;
+
+    #[test]
+    fn recvmsg_scatters_over_the_pieces_and_tells_the_full_length() {
+        let (a, b) = UnixDatagram::pair().unwrap();
+        let msg: Vec<u8> = (0..30).collect();
+        a.send(&msg).unwrap();
+        let (mut h, mut m, mut t) = ([0u8; 10], [0u8; 12], [0u8; 100]);
+        let got = recvmsg_parts(b.as_fd(), &mut [&mut h, &mut [], &mut m, &mut t]).unwrap();
+        assert_eq!(got, (30, 30));
+        assert_eq!(&h, &msg[..10]);
+        assert_eq!(&m, &msg[10..22]);
+        assert_eq!(&t[..8], &msg[22..]);
+        // Cut: the full length says so.
+        a.send(&[7u8; 50]).unwrap();
+        let (mut h, mut m) = ([0u8; 10], [0u8; 5]);
+        assert_eq!(
+            recvmsg_parts(b.as_fd(), &mut [&mut h, &mut m]).unwrap(),
+            (15, 50)
+        );
+        // Nothing queued: would block.
+        let e = recvmsg_parts(b.as_fd(), &mut [&mut h]).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+    }
+
+    #[test]
+    fn a_fair_slice_can_be_asked_for() {
+        std::thread::spawn(|| set_fair_slice(100_000))
+            .join()
+            .unwrap()
+            .expect("sched_setattr with a slice");
+    }
 }

@@ -15,7 +15,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sluice_linux::block::VnetHdr;
-use sluice_linux::bridge_io::{self, Offloads, RingV2Config, RxPort, RxPortConfig, VnetTx};
+use sluice_linux::bridge_io::{
+    self, FullReader, Offloads, RingV2Config, RxPort, RxPortConfig, SlotInfo, VnetTx,
+};
 use sluice_linux::{Capture, CaptureConfig, Interrupt, RingConfig, Stats, Vlan as RingVlan};
 use sluice_wire::LinkType;
 
@@ -325,20 +327,172 @@ impl RecvBuf {
                 dst[..12].copy_from_slice(&data[..12]);
                 dst[12..16].copy_from_slice(&v.to_bytes());
                 dst[16..].copy_from_slice(&data[12..]);
-                let o = &mut meta.offload;
-                if o.csum_partial {
-                    o.csum_start = o.csum_start.saturating_add(4);
-                }
-                if o.hdr_len != 0 {
-                    o.hdr_len = o.hdr_len.saturating_add(4);
-                }
-                meta.wire_len = meta.wire_len.saturating_add(4);
+                tag_shift(&mut meta);
             }
             _ => dst.copy_from_slice(data),
         }
         self.commit(start, data.len() + extra, meta);
         true
     }
+}
+
+/// Where a frame lent by [`Bridge::forward_turn`] lies.
+#[derive(Clone, Copy, Debug)]
+enum Lent {
+    /// In ring slot `slot` of the batch, at `start` of its area.
+    Slot {
+        slot: usize,
+        start: usize,
+        len: usize,
+        offload: Offload,
+    },
+    /// Frame `j` of the spill buffer.
+    Spill(usize),
+}
+
+/// What became of a frame read whole from the socket.
+enum Spill {
+    /// It is the buffer's last frame; this many bytes were read (before a
+    /// VLAN tag was put back).
+    Taken(usize),
+    /// No room in the buffer: leave it (and the rest of the batch) for the
+    /// next turn.
+    Full,
+    /// The whole frame could not be had (the kernel could not queue it).
+    Lost,
+}
+
+/// Readies a frame for handling in place in its ring slot's `area`, where
+/// it lies at `data`, `len` bytes long: a VLAN tag the kernel took out
+/// goes back after the MAC addresses (moving them 4 bytes towards the
+/// slot start, over the offload header already read), and the `tailroom`
+/// bytes after the frame are zeroed for a handler to grow into. Returns
+/// the frame's start and length in the area, or `None` (with the area
+/// untouched) when the slot has not that room.
+fn place_in_slot(
+    area: &mut [u8],
+    data: usize,
+    len: usize,
+    vlan: Option<RingVlan>,
+    tailroom: usize,
+) -> Option<(usize, usize)> {
+    let tag = vlan.filter(|_| len >= 12);
+    let start = match tag {
+        Some(_) => data.checked_sub(4)?,
+        None => data,
+    };
+    let flen = len + if tag.is_some() { 4 } else { 0 };
+    let end = start.checked_add(flen)?.checked_add(tailroom)?;
+    if end > area.len() || data.checked_add(len).is_none_or(|e| e > area.len()) {
+        return None;
+    }
+    if let Some(v) = tag {
+        area.copy_within(data..data + 12, start);
+        area[start + 12..start + 16].copy_from_slice(&v.to_bytes());
+    }
+    area[start + flen..end].fill(0);
+    Some((start, flen))
+}
+
+/// Reads a frame that did not fit its ring slot ([`SlotInfo::copied`])
+/// straight into `buf`: the offload header apart, the VLAN tag's 4 bytes
+/// left free after the MAC addresses.
+fn spill_copied(
+    reader: &FullReader<'_>,
+    info: &SlotInfo,
+    vnet_on: bool,
+    buf: &mut RecvBuf,
+    mut meta: FrameMeta,
+) -> Result<Spill> {
+    let need = info.len as usize + 4;
+    let Some(start) = buf.reserve(need) else {
+        return Ok(Spill::Full);
+    };
+    let mut hdr = [0u8; 10];
+    let hdr_len = if vnet_on { 10 } else { 0 };
+    let got = {
+        let dst = &mut buf.data[start..start + need];
+        let (head, rest) = dst.split_at_mut(12.min(need));
+        let skip = 4.min(rest.len());
+        let keep = rest.len() - skip;
+        let tail = if info.vlan.is_some() {
+            &mut rest[skip..]
+        } else {
+            &mut rest[..keep]
+        };
+        let mut parts: [&mut [u8]; 3] = [&mut hdr[..hdr_len], head, tail];
+        reader.recv_full_parts(&mut parts)?
+    };
+    let Some((n, _)) = got.filter(|&(n, full)| n == full && n >= hdr_len) else {
+        return Ok(Spill::Lost);
+    };
+    let read = n - hdr_len;
+    let mut len = read;
+    meta.offload = if vnet_on {
+        offload_of(Some(VnetHdr::parse(&hdr)))
+    } else {
+        Offload::default()
+    };
+    meta.wire_len = len as u32;
+    if let Some(v) = info.vlan
+        && len >= 12
+    {
+        buf.data[start + 12..start + 16].copy_from_slice(&v.to_bytes());
+        tag_shift(&mut meta);
+        len += 4;
+    }
+    buf.commit(start, len, meta);
+    Ok(Spill::Taken(read))
+}
+
+/// Sends `frames` out of `port` (side `to`), counting into `delta`;
+/// `vnet` is scratch for the offload headers.
+fn send_on(
+    port: &mut Port,
+    delta: &mut Counters,
+    vnet: &mut Vec<[u8; 10]>,
+    to: Side,
+    frames: &[OutFrame<'_>],
+) -> Result<SendReport> {
+    let with_hdr = port.tx.vnet_hdr();
+    let limit = port.info.mtu as usize + 14;
+    vnet.clear();
+    for f in frames {
+        let tagged = f.bytes.len() >= 14
+            && matches!([f.bytes[12], f.bytes[13]], [0x81, 0x00] | [0x88, 0xa8]);
+        if f.bytes.len() > limit + if tagged { 4 } else { 0 } {
+            delta.oversize += 1;
+        }
+        vnet.push(if with_hdr {
+            vnet_bytes(&f.offload)
+        } else {
+            [0; 10]
+        });
+    }
+    let msgs: Vec<(&[u8], &[u8])> = frames
+        .iter()
+        .zip(vnet.iter())
+        .map(|(f, h)| (if with_hdr { &h[..] } else { &[][..] }, f.bytes))
+        .collect();
+    let r = port.tx.send(&msgs)?;
+    let c = delta.side_mut(to);
+    c.frames_out += r.sent;
+    c.bytes_out += r.bytes;
+    delta.send_failures += r.failed;
+    Ok(r)
+}
+
+/// Moves a frame's offload offsets and length past a VLAN tag put back
+/// after its MAC addresses.
+fn tag_shift(meta: &mut FrameMeta) {
+    let o = &mut meta.offload;
+    if o.csum_partial {
+        o.csum_start = o.csum_start.saturating_add(4);
+    }
+    if o.hdr_len != 0 {
+        o.hdr_len = o.hdr_len.saturating_add(4);
+    }
+    meta.wire_len = meta.wire_len.saturating_add(4);
 }
 
 /// A frame to send: its bytes and the offload state to send it with.
@@ -452,9 +606,6 @@ enum State {
     Closed,
 }
 
-/// Frames larger than a ring slot are read into a buffer of this size.
-const BIG_FRAME: usize = 256 << 10;
-
 /// A bump in the wire between two interfaces (see the module
 /// documentation).
 #[derive(Debug)]
@@ -468,8 +619,8 @@ pub struct Bridge {
     batch: usize,
     settle: Duration,
     report: StartReport,
-    big: Vec<u8>,
     vnet: Vec<[u8; 10]>,
+    lent: Vec<Lent>,
     turn: usize,
     last_stats: Instant,
 }
@@ -558,8 +709,8 @@ impl Bridge {
             batch: config.batch,
             settle,
             report,
-            big: vec![0; BIG_FRAME],
             vnet: Vec::with_capacity(256),
+            lent: Vec::with_capacity(256),
             turn: 0,
             last_stats: Instant::now(),
         })
@@ -645,10 +796,52 @@ impl Bridge {
             let s = (first + k) % 2;
             self.gather(s, buf)?;
         }
+        self.end_turn(buf.len())?;
+        Ok(buf.len())
+    }
+
+    /// Whether [`Bridge::forward_turn`] can lend frames in place (both
+    /// sides on TPACKET_V2 rings).
+    pub fn can_forward_in_place(&self) -> bool {
+        self.ports.iter().all(|p| matches!(p.rx, Rx::V2(_)))
+    }
+
+    /// One turn of a pass-through loop without a copy: for each side in
+    /// turn, lends up to the batch size of ready frames to `f` *in place in
+    /// the receive ring* (as a [`FrameMut`] with `tailroom` bytes of zeroes
+    /// after it), sends those for which `f` returns true out of the other
+    /// side in one batch, in their order, then hands the slots back to the
+    /// kernel. Frames larger than a slot (GSO) and frames a slot has no
+    /// room for are read into `spill` first. Returns the number of frames
+    /// taken (0 once closed, as [`Bridge::try_recv`]). Needs TPACKET_V2
+    /// rings on both sides ([`Bridge::can_forward_in_place`]); with other
+    /// rings it takes nothing.
+    pub fn forward_turn(
+        &mut self,
+        spill: &mut RecvBuf,
+        tailroom: usize,
+        mut f: impl FnMut(&mut FrameMut<'_>) -> bool,
+    ) -> Result<usize> {
+        if self.state == State::Closed {
+            return Ok(0);
+        }
+        let first = self.turn;
+        self.turn ^= 1;
+        let mut n = 0;
+        for k in 0..2 {
+            n += self.forward_side((first + k) % 2, spill, tailroom, &mut f)?;
+        }
+        self.end_turn(n)?;
+        Ok(n)
+    }
+
+    /// What every turn ends with: the kernel's drop counters once a second,
+    /// the end of a drain, the counters published.
+    fn end_turn(&mut self, got: usize) -> Result<()> {
         if self.last_stats.elapsed() >= Duration::from_secs(1) {
             self.refresh_stats()?;
         }
-        if buf.is_empty()
+        if got == 0
             && let State::Draining(since) = self.state
             && since.elapsed() >= self.settle
             && !self.ready()
@@ -657,7 +850,158 @@ impl Bridge {
             self.state = State::Closed;
         }
         self.flush_counters();
-        Ok(buf.len())
+        Ok(())
+    }
+
+    fn forward_side(
+        &mut self,
+        s: usize,
+        spill: &mut RecvBuf,
+        tailroom: usize,
+        f: &mut impl FnMut(&mut FrameMut<'_>) -> bool,
+    ) -> Result<usize> {
+        let side = SIDES[s];
+        let max = self.batch;
+        let Bridge {
+            ports,
+            delta,
+            vnet,
+            lent,
+            ..
+        } = self;
+        let [upper, lower] = ports;
+        let (src, dst) = if s == 0 {
+            (upper, lower)
+        } else {
+            (lower, upper)
+        };
+        let Rx::V2(p) = &mut src.rx else {
+            return Ok(0);
+        };
+        let vnet_on = p.vnet_hdr();
+        let base = FrameMeta {
+            side,
+            ts_ns: 0,
+            wire_len: 0,
+            linktype: LinkType::ETHERNET,
+            ifindex: src.info.ifindex,
+            vlan: None,
+            offload: Offload::default(),
+            mark: 0,
+        };
+        let (ring, reader) = p.split();
+        let mut batch = ring.batch(max);
+        spill.clear();
+        lent.clear();
+        let (mut taken, mut bytes) = (0u64, 0u64);
+        let mut i = 0;
+        while i < batch.len() {
+            let k = i;
+            i += 1;
+            let info = match batch.info(k) {
+                Ok(info) => info,
+                Err(_) => {
+                    delta.malformed += 1;
+                    continue;
+                }
+            };
+            let mut meta = base;
+            meta.ts_ns = info.ts_ns;
+            meta.wire_len = info.len;
+            if info.truncated() {
+                delta.dropped_kernel += 1;
+                delta.oversize += 1;
+                continue;
+            }
+            let len = if info.copied() {
+                info.len as usize
+            } else {
+                info.snaplen as usize
+            };
+            let placed = if info.copied() {
+                None
+            } else {
+                place_in_slot(batch.area_mut(k), info.data, len, info.vlan, tailroom)
+            };
+            let Some((start, flen)) = placed else {
+                let got = if info.copied() {
+                    spill_copied(&reader, &info, vnet_on, spill, meta)?
+                } else {
+                    meta.offload = offload_of(info.vnet);
+                    let area = batch.area(k);
+                    let data = &area[info.data..info.data + len];
+                    if spill.push(data, info.vlan, meta) {
+                        Spill::Taken(len)
+                    } else {
+                        Spill::Full
+                    }
+                };
+                match got {
+                    Spill::Full => {
+                        // Taken again next turn, in order.
+                        batch.truncate(k);
+                        break;
+                    }
+                    Spill::Lost => {
+                        delta.dropped_kernel += 1;
+                        delta.oversize += 1;
+                    }
+                    Spill::Taken(got) => {
+                        taken += 1;
+                        bytes += got as u64;
+                        if got < 14 {
+                            delta.malformed += 1;
+                        }
+                        let j = spill.len() - 1;
+                        if spill.with_frame_mut(j, &mut *f) {
+                            lent.push(Lent::Spill(j));
+                        }
+                    }
+                }
+                continue;
+            };
+            taken += 1;
+            bytes += len as u64;
+            if len < 14 {
+                delta.malformed += 1;
+            }
+            meta.offload = offload_of(info.vnet);
+            if flen != len {
+                tag_shift(&mut meta);
+            }
+            let area = batch.area_mut(k);
+            let mut fm = FrameMut::new(&mut area[start..start + flen + tailroom], flen, meta);
+            if f(&mut fm) {
+                lent.push(Lent::Slot {
+                    slot: k,
+                    start,
+                    len: fm.len(),
+                    offload: fm.meta().offload,
+                });
+            }
+        }
+        let c = delta.side_mut(side);
+        c.frames_in += taken;
+        c.bytes_in += bytes;
+        if !lent.is_empty() {
+            let frames: Vec<OutFrame<'_>> = lent
+                .iter()
+                .map(|l| match *l {
+                    Lent::Slot {
+                        slot,
+                        start,
+                        len,
+                        offload,
+                    } => OutFrame {
+                        bytes: &batch.area(slot)[start..start + len],
+                        offload,
+                    },
+                    Lent::Spill(j) => spill.get(j).out(),
+                })
+                .collect();
+            send_on(dst, delta, vnet, side.other(), &frames)?;
+        }
+        Ok(taken as usize)
     }
 
     /// Reads the kernel's drop counters now (also done once a second).
@@ -683,9 +1027,7 @@ impl Bridge {
     fn gather(&mut self, s: usize, buf: &mut RecvBuf) -> Result<()> {
         let side = SIDES[s];
         let max = self.batch;
-        let Bridge {
-            ports, delta, big, ..
-        } = self;
+        let Bridge { ports, delta, .. } = self;
         let port = &mut ports[s];
         let mut meta = FrameMeta {
             side,
@@ -718,37 +1060,23 @@ impl Bridge {
                     meta.ts_ns = info.ts_ns;
                     meta.wire_len = info.len;
                     if info.copied() {
-                        let need = info.len as usize + 4;
-                        if buf.reserve(need).is_none() {
-                            batch.truncate(i);
-                            break;
-                        }
-                        if big.len() < need + 16 {
-                            big.resize(need + 16, 0);
-                        }
-                        match reader.recv_full(big)? {
-                            Some((n, full)) if n == full && n >= usize::from(vnet_on) * 10 => {
-                                let (hdr, data) = big[..n].split_at(if vnet_on { 10 } else { 0 });
-                                meta.offload = if vnet_on {
-                                    let mut h = [0u8; 10];
-                                    h.copy_from_slice(hdr);
-                                    offload_of(Some(VnetHdr::parse(&h)))
-                                } else {
-                                    Offload::default()
-                                };
-                                meta.wire_len = data.len() as u32;
-                                buf.push(data, info.vlan, meta);
-                                taken += 1;
-                                bytes += data.len() as u64;
-                                if data.len() < 14 {
-                                    delta.malformed += 1;
-                                }
+                        match spill_copied(&reader, &info, vnet_on, buf, meta)? {
+                            Spill::Full => {
+                                batch.truncate(i);
+                                break;
                             }
-                            _ => {
+                            Spill::Lost => {
                                 // The whole frame could not be had: it is
                                 // lost, and said so.
                                 delta.dropped_kernel += 1;
                                 delta.oversize += 1;
+                            }
+                            Spill::Taken(len) => {
+                                taken += 1;
+                                bytes += len as u64;
+                                if len < 14 {
+                                    delta.malformed += 1;
+                                }
                             }
                         }
                         continue;
@@ -869,41 +1197,9 @@ impl Bridge {
         let Bridge {
             ports, vnet, delta, ..
         } = self;
-        let port = &mut ports[idx(to)];
-        let with_hdr = port.tx.vnet_hdr();
-        let limit = port.info.mtu as usize + 14;
-        vnet.clear();
-        for f in frames {
-            let tagged = f.bytes.len() >= 14
-                && matches!([f.bytes[12], f.bytes[13]], [0x81, 0x00] | [0x88, 0xa8]);
-            if f.bytes.len() > limit + if tagged { 4 } else { 0 } {
-                delta.oversize += 1;
-            }
-            vnet.push(if with_hdr {
-                vnet_bytes(&f.offload)
-            } else {
-                [0; 10]
-            });
-        }
-        let msgs: Vec<(&[u8], &[u8])> = frames
-            .iter()
-            .zip(vnet.iter())
-            .map(|(f, h)| (if with_hdr { &h[..] } else { &[][..] }, f.bytes))
-            .collect();
-        let r = port.tx.send(&msgs);
-        let r = match r {
-            Ok(r) => r,
-            Err(e) => {
-                self.flush_counters();
-                return Err(e.into());
-            }
-        };
-        let c = delta.side_mut(to);
-        c.frames_out += r.sent;
-        c.bytes_out += r.bytes;
-        delta.send_failures += r.failed;
+        let r = send_on(&mut ports[idx(to)], delta, vnet, to, frames);
         self.flush_counters();
-        Ok(r)
+        r
     }
 
     /// Sends one frame to upper (delivers it to the host).
@@ -1022,6 +1318,58 @@ mod tests {
         let huge = vec![1u8; cap + 100];
         assert!(b.push(&huge, None, meta()));
         assert_eq!(b.get(0).data.len(), cap + 100);
+    }
+
+    fn area() -> Vec<u8> {
+        (0..200).map(|i| i as u8).collect()
+    }
+
+    #[test]
+    fn in_place_untagged_frames_stay_and_get_zeroed_tailroom() {
+        let mut a = area();
+        assert_eq!(place_in_slot(&mut a, 80, 60, None, 32), Some((80, 60)));
+        let before = area();
+        assert_eq!(&a[..140], &before[..140]);
+        assert!(a[140..172].iter().all(|&b| b == 0));
+        assert_eq!(&a[172..], &before[172..]);
+    }
+
+    #[test]
+    fn in_place_tags_go_back_after_the_mac_addresses() {
+        let mut a = area();
+        let v = RingVlan {
+            tci: 0x2005,
+            tpid: 0x8100,
+        };
+        assert_eq!(place_in_slot(&mut a, 80, 60, Some(v), 16), Some((76, 64)));
+        let before = area();
+        assert_eq!(&a[76..88], &before[80..92], "MAC addresses moved");
+        assert_eq!(&a[88..92], &[0x81, 0x00, 0x20, 0x05]);
+        assert_eq!(&a[92..140], &before[92..140], "the rest stays");
+        assert!(a[140..156].iter().all(|&b| b == 0));
+        assert_eq!(&a[..76], &before[..76]);
+        // A runt cannot hold a tag: it is left as it is.
+        let mut a = area();
+        assert_eq!(place_in_slot(&mut a, 80, 10, Some(v), 0), Some((80, 10)));
+        assert_eq!(a, area());
+    }
+
+    #[test]
+    fn in_place_refuses_slots_without_room_and_leaves_them_alone() {
+        let v = RingVlan {
+            tci: 1,
+            tpid: 0x8100,
+        };
+        for (data, len, vlan, tail) in [
+            (80, 100, None, 32),
+            (2, 60, Some(v), 0),
+            (80, 121, None, 0),
+            (80, 60, None, usize::MAX),
+        ] {
+            let mut a = area();
+            assert_eq!(place_in_slot(&mut a, data, len, vlan, tail), None);
+            assert_eq!(a, area());
+        }
     }
 
     #[test]

@@ -1,11 +1,29 @@
 //! The high-level wire mode engine: a [`Handler`] run over a [`Bridge`].
 //!
-//! One event loop owns both directions. Each turn it reads a batch from
-//! each side, runs the redirect filter on every frame (frames it does not
-//! select take the fast path: no handler call), calls the handler on the
-//! rest, sends what passed to the other side in one batch per direction,
-//! then carries out the handler's injections and due timers. Frames of
-//! one direction leave in the order they arrived, always.
+//! One event loop owns both directions. Each turn it takes a batch from
+//! each side in turn, runs the redirect filter on every frame (frames it
+//! does not select take the fast path: no handler call), calls the handler
+//! on the rest, sends what passed to the other side in one batch per
+//! direction, then carries out the handler's injections and due timers.
+//! Frames of one direction leave in the order they arrived, always.
+//!
+//! # Where frames are handled
+//!
+//! With TPACKET_V2 rings (the default) a frame is handled where the kernel
+//! wrote it, in its ring slot, and sent from there
+//! ([`Bridge::forward_turn`]): no copy in user space. Only frames larger
+//! than a slot (GSO) are read into the receive buffer, straight from the
+//! socket. Monitor mode and TPACKET_V3 rings copy each batch into the
+//! buffer first ([`Bridge::try_recv`]).
+//!
+//! # Waking up
+//!
+//! The loop sleeps in `poll` when both rings are empty. On a busy machine
+//! the cost of a frame is mostly the wait for the CPU after that wake-up,
+//! so the loop asks the fair scheduler for short time slices
+//! ([`WireConfig::slice`]): on Linux 6.12 and later it then preempts a
+//! task with the default slice as soon as a frame wakes it, without the
+//! real-time class ([`WireConfig::realtime`]) and without spinning.
 //!
 //! # Queues and what is dropped
 //!
@@ -61,7 +79,9 @@ pub struct WireConfig {
     pub max_injections: usize,
     /// Most timers pending.
     pub max_timers: usize,
-    /// Bytes of the receive buffer.
+    /// Bytes of the receive buffer: frames larger than a ring slot (GSO),
+    /// and every frame in monitor mode or with TPACKET_V3 rings. Small
+    /// enough to stay in the CPU's cache between the copy in and the send.
     pub buffer: usize,
     /// Bytes a handler may grow each frame by.
     pub tailroom: usize,
@@ -73,6 +93,12 @@ pub struct WireConfig {
     /// (needs CAP_SYS_NICE): on a loaded machine, wake-ups (frames,
     /// timers) are then served at once. `None` keeps the thread's class.
     pub realtime: Option<i32>,
+    /// Outside the real-time class: the time slice to ask the fair
+    /// scheduler for ([`bridge_io::set_fair_slice`]). A short slice lets
+    /// the loop in as soon as frames wake it instead of at the end of
+    /// another task's slice (Linux 6.12 and later; ignored before).
+    /// `None` leaves the thread's slice alone.
+    pub slice: Option<Duration>,
 }
 
 impl WireConfig {
@@ -86,10 +112,11 @@ impl WireConfig {
             tap: None,
             max_injections: 4096,
             max_timers: 1 << 20,
-            buffer: 4 << 20,
+            buffer: 1 << 20,
             tailroom: 256,
             timer_lead: Duration::from_micros(100),
             realtime: None,
+            slice: Some(Duration::from_micros(100)),
         }
     }
 }
@@ -182,6 +209,7 @@ pub struct WireRedirector {
     tailroom: usize,
     timer_lead: Duration,
     realtime: Option<i32>,
+    slice: Option<Duration>,
     counters: Arc<SharedCounters>,
 }
 
@@ -231,6 +259,7 @@ impl WireRedirector {
             tailroom: config.tailroom,
             timer_lead: config.timer_lead,
             realtime: config.realtime,
+            slice: config.slice,
             counters,
         })
     }
@@ -265,6 +294,9 @@ impl WireRedirector {
         let _ = bridge_io::set_timer_slack(Duration::from_nanos(1));
         if let Some(p) = self.realtime {
             bridge_io::set_realtime(p)?;
+        } else if let Some(slice) = self.slice {
+            // Best effort: a kernel without it keeps its default slice.
+            let _ = bridge_io::set_fair_slice(slice);
         }
         let lead = u64::try_from(self.timer_lead.as_nanos()).unwrap_or(u64::MAX);
         let mut timer = Timer::new()?;
@@ -291,13 +323,21 @@ impl WireRedirector {
             out: [Vec::new(), Vec::new()],
             monitor_list: Vec::new(),
         };
+        // Frames are handled where the kernel put them and sent from
+        // there, unless the handler must see them after they went on.
+        let in_place = !self.monitor && self.bridge.can_forward_in_place();
         let mut last_look = Instant::now();
         let result: Result<()> = (|| {
             loop {
-                let n = self.bridge.try_recv(&mut st.buf)?;
-                if n > 0 {
-                    self.process(handler, &mut st)?;
-                }
+                let n = if in_place {
+                    self.turn_in_place(handler, &mut st)?
+                } else {
+                    let n = self.bridge.try_recv(&mut st.buf)?;
+                    if n > 0 {
+                        self.process(handler, &mut st)?;
+                    }
+                    n
+                };
                 self.fire_timers(handler, &mut st)?;
                 self.flush(&mut st)?;
                 if self.bridge.is_closed() {
@@ -343,6 +383,10 @@ impl WireRedirector {
                     });
                 }
                 poll.wait(wait)?;
+                // Just looked: the frames that woke the loop (and what
+                // their sending brings back) are handled before the next
+                // look, with no system call in between.
+                last_look = Instant::now();
                 for s in 0..2 {
                     if poll.failed(s) && !self.bridge.ready() {
                         self.bridge.check_errors()?;
@@ -504,6 +548,84 @@ impl WireRedirector {
         Ok(())
     }
 
+    /// One turn without copies ([`Bridge::forward_turn`]): the filter and
+    /// the handler run on each frame in its ring slot, what passes goes
+    /// out from there.
+    fn turn_in_place<H: Handler + ?Sized>(
+        &mut self,
+        handler: &mut H,
+        st: &mut Loop,
+    ) -> Result<usize> {
+        let now = bridge_io::realtime_ns();
+        let tapping = self.tap.is_some();
+        let with_dropped = self.tap.as_ref().is_some_and(|t| t.with_dropped);
+        let max_inj = self.max_injections;
+        let filter = self.filter.as_ref();
+        let mut tap_batch: Vec<TapFrame> = Vec::new();
+        let Loop {
+            buf,
+            inj,
+            timers,
+            d,
+            ..
+        } = st;
+        let n = self.bridge.forward_turn(buf, self.tailroom, |f| {
+            let selected = match filter {
+                None => true,
+                Some(p) => {
+                    let meta = sluice_bpf::Meta {
+                        ifindex: f.meta().ifindex,
+                        hatype: 1,
+                        ..sluice_bpf::Meta::default()
+                    };
+                    p.matches(f.data(), f.meta().wire_len, &meta)
+                }
+            };
+            let verdict = if selected {
+                d.handled += 1;
+                let mut ctx = Context::new(now, false, inj, timers);
+                let v = handler.on_frame(f, &mut ctx);
+                bound_injections(inj, d, max_inj);
+                v
+            } else {
+                d.bypassed += 1;
+                Verdict::Pass
+            };
+            let keep = match verdict {
+                Verdict::Pass => {
+                    d.passed += 1;
+                    true
+                }
+                Verdict::Drop => {
+                    d.dropped_handler += 1;
+                    false
+                }
+                Verdict::Stolen => false,
+            };
+            let tap_it = match verdict {
+                Verdict::Pass => tapping,
+                Verdict::Drop => with_dropped,
+                Verdict::Stolen => false,
+            };
+            if tap_it {
+                tap_batch.push(TapFrame {
+                    side: f.side(),
+                    dropped: !keep,
+                    ts_ns: f.meta().ts_ns,
+                    data: f.data().to_vec(),
+                });
+            }
+            keep
+        })?;
+        if let Some(t) = self.tap.as_mut()
+            && !tap_batch.is_empty()
+        {
+            tap_batch.sort_by_key(|f| f.ts_ns);
+            t.push(tap_batch);
+        }
+        Ok(n)
+    }
+
     fn fire_timers<H: Handler + ?Sized>(&mut self, handler: &mut H, st: &mut Loop) -> Result<()> {
         let Some(first) = st.timers.next_deadline() else {
             return Ok(());
@@ -606,10 +728,15 @@ impl Loop {
     }
 
     fn bound_injections(&mut self, max: usize) {
-        if self.inj.len() > max {
-            self.d.dropped_queue += (self.inj.len() - max) as u64;
-            self.inj.truncate(max);
-        }
+        bound_injections(&mut self.inj, &mut self.d, max);
+    }
+}
+
+/// Drops a handler's injections beyond `max`, newest first, counted.
+fn bound_injections(inj: &mut Vec<Injection>, d: &mut Counters, max: usize) {
+    if inj.len() > max {
+        d.dropped_queue += (inj.len() - max) as u64;
+        inj.truncate(max);
     }
 }
 

@@ -14,7 +14,8 @@
 //!   offload state), [`Bridge::send`] / [`Bridge::send_upper`] /
 //!   [`Bridge::send_lower`] to write; blocking, non-blocking and
 //!   interruptible; [`Bridge::shutdown`] drains, then `recv` says
-//!   [`Recv::Closed`].
+//!   [`Recv::Closed`]. [`Bridge::forward_turn`] is the pass-through turn
+//!   without a copy: frames lent in place in the ring, sent from there.
 //! - [`WireRedirector`] — runs a [`Handler`](crate::Handler) over a
 //!   bridge: the redirect filter, monitor mode, injection, timers,
 //!   counters, the `--write` tap.
@@ -25,9 +26,13 @@
 //! (promiscuous, `PACKET_IGNORE_OUTGOING` so our own transmissions are
 //! never seen again — a bridge can never become an infinite duplicator)
 //! and a sending socket with `PACKET_QDISC_BYPASS` that takes batches
-//! through `sendmmsg`. Frames are copied once from the ring into the
-//! receive buffer (a handler may change and grow them there) and handed
-//! to the kernel again by `sendmmsg`.
+//! through `sendmmsg`. The engine handles a frame in its ring slot (a
+//! handler may change it and grow it into zeroed room after it there) and
+//! hands it to the kernel again by `sendmmsg` straight from the slot; the
+//! slot goes back to the ring once the batch has been sent. Frames larger
+//! than a slot are read from the socket into the receive buffer; the
+//! low-level [`Bridge::recv`] copies every frame into the caller's
+//! [`RecvBuf`].
 //!
 //! # Offloads and MTU
 //!
