@@ -686,6 +686,12 @@ mod tests {
         let s = a.stats.snapshot();
         assert_eq!(s.frames_out, 1);
         assert!(s.wire_bytes_out < 1000, "compressed: {s:?}");
+        // The receiving thread counts a frame just after it hands it over:
+        // wait (boundedly) for the count rather than race it.
+        let until = std::time::Instant::now() + Duration::from_secs(5);
+        while b.stats.snapshot().frames_in == 0 && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         assert_eq!(b.stats.snapshot().frames_in, 1);
     }
 }
