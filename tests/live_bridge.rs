@@ -15,12 +15,6 @@ use sluice_linux::lab::{Lab, LabOptions, Ns};
 
 const SLUICE: &str = env!("CARGO_BIN_EXE_sluice");
 
-fn require_root() {
-    if let Err(e) = sluice_linux::lab::require_root("the live bridge tests") {
-        panic!("{e}: run them as root");
-    }
-}
-
 fn tool(name: &str) {
     if let Err(e) = sluice_linux::lab::require_tools(&[name]) {
         panic!("this test needs it: {e} (see .ci/run)");
@@ -28,7 +22,6 @@ fn tool(name: &str) {
 }
 
 fn lab() -> Lab {
-    require_root();
     tool("ping");
     let _ = Lab::cleanup_stale();
     let mut o = LabOptions::new();

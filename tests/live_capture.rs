@@ -27,12 +27,6 @@ use sluice_wire::LinkType;
 
 const SLUICE: &str = env!("CARGO_BIN_EXE_sluice");
 
-fn require_root() {
-    if let Err(e) = sluice_linux::lab::require_root("the live capture tests") {
-        panic!("{e}: run them as root");
-    }
-}
-
 fn tool(name: &str) {
     if let Err(e) = sluice_linux::lab::require_tools(&[name]) {
         panic!("this test needs it: {e} (see .ci/run)");
@@ -42,7 +36,6 @@ fn tool(name: &str) {
 /// A lab whose h and n share one segment through a Linux bridge, with
 /// offloads off so that frames cross unchanged.
 fn lab() -> Lab {
-    require_root();
     let _ = Lab::cleanup_stale();
     let mut o = LabOptions::new();
     o.kbridge = true;

@@ -15,14 +15,7 @@ use sluice_linux::lab::{Lab, LabOptions, Ns};
 
 const SLUICE: &str = env!("CARGO_BIN_EXE_sluice");
 
-fn require_root() {
-    if let Err(e) = sluice_linux::lab::require_root("the live divert tests") {
-        panic!("{e}: run them as root");
-    }
-}
-
 fn lab() -> Lab {
-    require_root();
     let _ = Lab::cleanup_stale();
     let mut o = LabOptions::new();
     o.kbridge = true;

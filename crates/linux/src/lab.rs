@@ -211,6 +211,7 @@ impl Lab {
     /// `ip` tool (iproute2); `ethtool` when offloads are set. On failure,
     /// whatever was made is removed.
     pub fn up(opts: &LabOptions) -> Result<Lab> {
+        require_root("a lab")?;
         if !tool_exists("ip") {
             return Err(Error::new(
                 ErrorKind::Lab,

@@ -20,15 +20,8 @@ use sluice_redirect::wire::{
 };
 use sluice_redirect::{Context, FrameMut, Handler, Side, Verdict, checksum};
 
-fn require_root() {
-    if let Err(e) = sluice_linux::lab::require_root("the wire-mode live tests") {
-        panic!("{e}: run them as root");
-    }
-}
-
 /// A lab with nothing joining up0 and lo0 (the test's bridge does).
 fn lab(offloads: bool) -> Lab {
-    require_root();
     let _ = Lab::cleanup_stale();
     let mut o = LabOptions::new();
     o.offloads = Some(offloads);
