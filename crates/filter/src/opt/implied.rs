@@ -10,8 +10,8 @@
 //! and scratch words the target reads unchanged. The verdict is then the
 //! same whichever way the test would have gone.
 
-use super::{A, Analysis, FactSrc, NATOMS, X, branch_fact, can_abort, decide, proves_len, step};
-use crate::ir::{BlockId, Ir, Src, Term};
+use super::{A, Analysis, NATOMS, branch_fact, can_abort, decide, operand, proves_len, step};
+use crate::ir::{BlockId, Ir, Term};
 
 /// How many blocks the path from one target to the other may cross.
 const MAX_CHAIN: usize = 64;
@@ -86,11 +86,7 @@ fn reaches(
         cur = match blk.term {
             Term::Goto(t) => t,
             Term::Branch { cond, src, jt, jf } => {
-                let operand = match src {
-                    Src::K(k) => FactSrc::K(k),
-                    Src::X => FactSrc::V(st[X]),
-                };
-                match decide(&an.vals, &facts, st[A], cond, operand) {
+                match decide(&an.vals, &facts, st[A], cond, operand(&st, src)) {
                     Some(true) => jt,
                     Some(false) => jf,
                     None => return false,

@@ -829,15 +829,21 @@ impl Analysis {
     }
 }
 
+/// What a branch compares `A` with, in state `st`: its constant, or the
+/// value `X` holds.
+pub(crate) fn operand(st: &State, src: Src) -> FactSrc {
+    match src {
+        Src::K(k) => FactSrc::K(k),
+        Src::X => FactSrc::V(st[X]),
+    }
+}
+
 /// The fact a branch adds on its true or false edge.
 pub(crate) fn branch_fact(st: &State, cond: Cond, src: Src, outcome: bool) -> Fact {
     Fact {
         a: st[A],
         cond,
-        b: match src {
-            Src::K(k) => FactSrc::K(k),
-            Src::X => FactSrc::V(st[X]),
-        },
+        b: operand(st, src),
         outcome,
     }
 }

@@ -3,8 +3,8 @@
 //! entry, which hold because the deciding tests dominate it) becomes an
 //! unconditional jump. Its statements stay.
 
-use super::{Analysis, FactSrc, decide};
-use crate::ir::{Ir, Src, Term};
+use super::{Analysis, decide};
+use crate::ir::{Ir, Term};
 
 pub(super) fn run(ir: &mut Ir) -> bool {
     let an = Analysis::new(ir);
@@ -14,11 +14,13 @@ pub(super) fn run(ir: &mut Ir) -> bool {
             continue;
         };
         let st = &an.exit[b];
-        let operand = match src {
-            Src::K(k) => FactSrc::K(k),
-            Src::X => FactSrc::V(st[super::X]),
-        };
-        if let Some(o) = decide(&an.vals, &an.facts_out[b], st[super::A], cond, operand) {
+        if let Some(o) = decide(
+            &an.vals,
+            &an.facts_out[b],
+            st[super::A],
+            cond,
+            super::operand(st, src),
+        ) {
             ir.blocks[b].term = Term::Goto(if o { jt } else { jf });
             changed = true;
         }

@@ -8,8 +8,8 @@
 //! to be long enough, and every register or scratch word it changes must be
 //! either dead where the edge now leads or left with the value it had.
 
-use super::{A, Analysis, FactSrc, NATOMS, X, branch_fact, can_abort, decide, proves_len, step};
-use crate::ir::{BlockId, Ir, Src, Term};
+use super::{A, Analysis, NATOMS, branch_fact, can_abort, decide, operand, proves_len, step};
+use crate::ir::{BlockId, Ir, Term};
 
 /// How many blocks one edge may be threaded past in one pass.
 const MAX_CHAIN: usize = 64;
@@ -56,11 +56,7 @@ pub(super) fn run(ir: &mut Ir) -> bool {
                 let next = match blk.term {
                     Term::Goto(t) => t,
                     Term::Branch { cond, src, jt, jf } => {
-                        let operand = match src {
-                            Src::K(k) => FactSrc::K(k),
-                            Src::X => FactSrc::V(st[X]),
-                        };
-                        match decide(&an.vals, &facts, st[A], cond, operand) {
+                        match decide(&an.vals, &facts, st[A], cond, operand(&st, src)) {
                             Some(true) => jt,
                             Some(false) => jf,
                             None => break,
