@@ -83,6 +83,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+mod drop_behind;
 mod endian;
 mod error;
 mod frame;
@@ -97,6 +98,7 @@ mod writer;
 #[doc(hidden)]
 pub mod testing;
 
+pub use drop_behind::DropBehind;
 pub use endian::Endian;
 pub use error::{Error, ErrorKind};
 pub use frame::{Direction, EpbFlags, Frame, OptionIter, Options, RawOption, RecordMeta, code};

@@ -13,6 +13,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use crate::drop_behind::DropBehind;
 use crate::error::{Error, ErrorKind};
 use crate::frame::{Frame, RecordMeta};
 use crate::meta::{Interface, InterfaceStats};
@@ -40,7 +41,7 @@ pub struct RotatingWriter {
     rotation: Rotation,
     opts: WriterOptions,
     interfaces: Vec<Interface>,
-    current: Option<Writer<File>>,
+    current: Option<Writer<DropBehind>>,
     current_path: Option<PathBuf>,
     /// Start of the current period, seconds since the epoch.
     period_start: Option<u64>,
@@ -106,7 +107,7 @@ impl RotatingWriter {
         &mut self,
         ts_ns: u64,
         record_len: usize,
-    ) -> Result<&mut Writer<File>, Error> {
+    ) -> Result<&mut Writer<DropBehind>, Error> {
         let _ = record_len;
         if self.would_rotate(ts_ns, 0) {
             self.open_next(ts_ns / 1_000_000_000)?;
@@ -200,6 +201,7 @@ impl RotatingWriter {
         let path = PathBuf::from(name);
         let file = File::create(&path)
             .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
+        let file = DropBehind::new(file, self.opts.keep_cache);
         let mut w = Writer::new(file, self.opts.clone())?;
         for i in &self.interfaces {
             w.add_interface(i)?;

@@ -13,6 +13,7 @@ use std::path::Path;
 
 use sluice_wire::LinkType;
 
+use crate::drop_behind::DropBehind;
 use crate::endian::Endian;
 use crate::error::{Error, ErrorKind};
 use crate::frame::{EpbFlags, Frame, RecordMeta, code};
@@ -37,6 +38,10 @@ pub struct WriterOptions {
     pub buffer_size: usize,
     /// pcapng: the first section header's options (`shb_userappl`, …).
     pub section: Option<Section>,
+    /// Files made by [`Writer::create`] and [`crate::RotatingWriter`]: keep
+    /// what was written in the page cache instead of dropping it behind
+    /// the writer (see [`DropBehind`]). False by default.
+    pub keep_cache: bool,
 }
 
 impl WriterOptions {
@@ -49,6 +54,7 @@ impl WriterOptions {
             endian: Endian::Little,
             buffer_size: 1 << 20,
             section: None,
+            keep_cache: false,
         }
     }
 
@@ -68,6 +74,13 @@ impl WriterOptions {
     /// Sets the timestamp resolution.
     pub fn nanos(mut self, nanos: bool) -> WriterOptions {
         self.nanos = nanos;
+        self
+    }
+
+    /// Keeps written pages in the page cache (see
+    /// [`WriterOptions::keep_cache`]).
+    pub fn keep_cache(mut self, keep: bool) -> WriterOptions {
+        self.keep_cache = keep;
         self
     }
 
@@ -143,14 +156,16 @@ impl<W: Write> std::fmt::Debug for Writer<W> {
 
 impl Writer<Output> {
     /// Creates (truncates) a file, or writes to stdout when `path` is `-`.
+    /// A regular file, stdout included, is written with [`DropBehind`]
+    /// unless `opts.keep_cache` is set.
     pub fn create(path: impl AsRef<Path>, opts: WriterOptions) -> Result<Writer<Output>, Error> {
         let path = path.as_ref();
         let out: Output = if path.as_os_str() == "-" {
-            stdout()?
+            stdout(opts.keep_cache)?
         } else {
             let f = File::create(path)
                 .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
-            Box::new(f)
+            Box::new(DropBehind::new(f, opts.keep_cache))
         };
         Writer::new(out, opts)
     }
@@ -158,20 +173,13 @@ impl Writer<Output> {
 
 /// Standard output as a plain file descriptor, so that large writes are not
 /// split at newlines by the line-buffered `Stdout`.
-fn stdout() -> Result<Output, Error> {
-    #[cfg(unix)]
-    {
-        use std::os::fd::AsFd;
-        let fd = io::stdout()
-            .as_fd()
-            .try_clone_to_owned()
-            .map_err(|e| Error::io("duplicating stdout", e))?;
-        Ok(Box::new(File::from(fd)))
-    }
-    #[cfg(not(unix))]
-    {
-        Ok(Box::new(io::stdout()))
-    }
+fn stdout(keep_cache: bool) -> Result<Output, Error> {
+    use std::os::fd::AsFd;
+    let fd = io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| Error::io("duplicating stdout", e))?;
+    Ok(Box::new(DropBehind::new(File::from(fd), keep_cache)))
 }
 
 impl<W: Write> Writer<W> {

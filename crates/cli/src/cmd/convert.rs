@@ -38,8 +38,13 @@ pub fn run(args: ConvertArgs) -> anyhow::Result<()> {
                 .is_some_and(|s| s.format == Format::Pcap && s.nanosecond),
         },
     };
-    let mut writer = Writer::create(&args.output, WriterOptions::new(format).nanos(nanos))
-        .with_context(|| format!("creating {out_name}"))?;
+    let mut writer = Writer::create(
+        &args.output,
+        WriterOptions::new(format)
+            .nanos(nanos)
+            .keep_cache(args.keep_cache),
+    )
+    .with_context(|| format!("creating {out_name}"))?;
     let progress = Progress::bytes(&in_name, reader.input_len());
     let result = convert(&mut reader, &mut writer, nanos, &mut |p| progress.set(p));
     progress.finish();
@@ -106,4 +111,9 @@ pub struct ConvertArgs {
     /// for pcap, the input's resolution).
     #[arg(long, value_enum)]
     pub ts: Option<TsArg>,
+    /// Keep the written file in the page cache. By default its pages go to
+    /// disk and leave the cache a few MiB behind the writer, so that a large
+    /// output does not push everything else out of memory.
+    #[arg(long)]
+    pub keep_cache: bool,
 }

@@ -2,12 +2,11 @@
 //! matches, like `tcpdump -r IN -w OUT EXPR`, for pcap and pcapng.
 
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
-use sluice_pcap::{Format, Writer, WriterOptions};
+use sluice_pcap::{DropBehind, Format, Writer, WriterOptions};
 use sluice_process::convert::WriteBehind;
 use sluice_process::filter::{FrameFilter, filter};
 
@@ -28,6 +27,11 @@ pub struct FilterArgs {
     /// Output format; by default the input's (or OUT's extension).
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
+    /// Keep the written file in the page cache. By default its pages go to
+    /// disk and leave the cache a few MiB behind the writer, so that a large
+    /// output does not push everything else out of memory.
+    #[arg(long)]
+    pub keep_cache: bool,
     /// Compile options.
     #[command(flatten)]
     pub opts: ExprArgs,
@@ -60,7 +64,8 @@ pub fn run(args: FilterArgs) -> anyhow::Result<()> {
         None => Format::from_path(&args.write).unwrap_or(in_format),
     };
     let nanos = in_nanos || format == Format::PcapNg;
-    let out = create_output(&args.write).with_context(|| format!("creating {out_name}"))?;
+    let out = create_output(&args.write, args.keep_cache)
+        .with_context(|| format!("creating {out_name}"))?;
     let mut writer = Writer::new(out, WriterOptions::new(format).nanos(nanos))
         .with_context(|| format!("writing {out_name}"))?;
     let progress = Progress::bytes(&in_name, reader.input_len());
@@ -83,14 +88,14 @@ pub fn run(args: FilterArgs) -> anyhow::Result<()> {
 
 /// The output file (stdout for `-`), written by a thread of its own so
 /// that the kernel's copy of the output does not hold up the filtering.
-fn create_output(path: &Path) -> std::io::Result<WriteBehind> {
-    let out: Box<dyn Write + Send> = if path.as_os_str() == "-" {
+fn create_output(path: &Path, keep_cache: bool) -> std::io::Result<WriteBehind> {
+    let file = if path.as_os_str() == "-" {
         // A plain descriptor: `Stdout` would split the large writes at
         // newlines.
         use std::os::fd::AsFd;
-        Box::new(File::from(std::io::stdout().as_fd().try_clone_to_owned()?))
+        File::from(std::io::stdout().as_fd().try_clone_to_owned()?)
     } else {
-        Box::new(File::create(path)?)
+        File::create(path)?
     };
-    WriteBehind::new(out)
+    WriteBehind::new(DropBehind::new(file, keep_cache))
 }
