@@ -400,14 +400,13 @@ impl Ir {
         // Iterative depth-first search; post-order reversed.
         let n = self.blocks.len();
         let mut state = vec![0u8; n]; // 0 new, 1 on stack, 2 done
-        let mut post = Vec::new();
-        let mut stack: Vec<(BlockId, usize)> = vec![(self.entry, 0)];
+        let mut post = Vec::with_capacity(n);
+        let mut stack: Vec<(BlockId, usize)> = Vec::with_capacity(n.min(1024));
+        stack.push((self.entry, 0));
         state[self.entry] = 1;
         while let Some((b, i)) = stack.pop() {
-            let succ: Vec<BlockId> = self.blocks[b].term.succs().collect();
-            if i < succ.len() {
+            if let Some(s) = self.blocks[b].term.succs().nth(i) {
                 stack.push((b, i + 1));
-                let s = succ[i];
                 match state[s] {
                     0 => {
                         state[s] = 1;

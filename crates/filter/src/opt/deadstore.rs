@@ -9,11 +9,11 @@
 //! two sweeps run as separate passes, so that neither relies on a load the
 //! other removes.
 
-use super::{Analysis, can_abort, proves_len, step, use_def};
+use super::{AnalysisCache, can_abort, proves_len, step, use_def};
 use crate::ir::Ir;
 
-pub(super) fn run(ir: &mut Ir) -> bool {
-    let mut an = Analysis::new(ir);
+pub(super) fn run(ir: &mut Ir, cache: &mut AnalysisCache) -> bool {
+    let an = cache.get(ir);
     let mut changed = false;
     for &b in &an.order.clone() {
         let stmts = &ir.blocks[b].stmts;
@@ -55,8 +55,8 @@ pub(super) fn run(ir: &mut Ir) -> bool {
 
 /// Removes dead absolute loads that a later load on every accepting path
 /// covers.
-pub(super) fn run_anticipated(ir: &mut Ir) -> bool {
-    let an = Analysis::new(ir);
+pub(super) fn run_anticipated(ir: &mut Ir, cache: &mut AnalysisCache) -> bool {
+    let an = cache.get(ir);
     let mut changed = false;
     for &b in &an.order {
         let blk = &ir.blocks[b];

@@ -10,12 +10,14 @@
 //! first one could not; a computation whose result is a known constant
 //! becomes an immediate load. A test on constants becomes a jump.
 
-use super::{A, Analysis, NATOMS, X, can_abort, note_load, proves_len, step, use_def};
+use super::{
+    A, Analysis, AnalysisCache, NATOMS, X, can_abort, note_load, proves_len, step, use_def,
+};
 use crate::ir::{AluOp, Ir, Src, Stmt, Term};
 
-pub(super) fn run(ir: &mut Ir) -> bool {
-    let mut an = Analysis::new(ir);
-    let mut changed = collapse_accepts(ir, &mut an);
+pub(super) fn run(ir: &mut Ir, cache: &mut AnalysisCache) -> bool {
+    let an = cache.get(ir);
+    let mut changed = collapse_accepts(ir, an);
     for &b in &an.order.clone() {
         let mut st = an.entry[b];
         let mut proven = an.len_in[b];

@@ -17,11 +17,11 @@
 //! 4*([n-1]&0xf)` when X is the free one (the same bytes shown to exist).
 //! G then only jumps, and the jump goes.
 
-use super::{A, Analysis, X, proves_len};
+use super::{A, AnalysisCache, X, proves_len};
 use crate::ir::{Ir, Size, Stmt, Term};
 
-pub(super) fn run(ir: &mut Ir) -> bool {
-    let an = Analysis::new(ir);
+pub(super) fn run(ir: &mut Ir, cache: &mut AnalysisCache) -> bool {
+    let an = cache.get(ir);
     let preds = ir.preds(&an.order);
     let mut changed = false;
     // Each predecessor takes at most one guard per run (the analysis is

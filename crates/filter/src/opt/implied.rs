@@ -10,7 +10,9 @@
 //! and scratch words the target reads unchanged. The verdict is then the
 //! same whichever way the test would have gone.
 
-use super::{A, Analysis, NATOMS, branch_fact, can_abort, decide, operand, proves_len, step};
+use super::{
+    A, Analysis, AnalysisCache, NATOMS, branch_fact, can_abort, decide, operand, proves_len, step,
+};
 use crate::ir::{BlockId, Ir, Term};
 
 /// How many blocks the path from one target to the other may cross.
@@ -19,14 +21,14 @@ const MAX_CHAIN: usize = 64;
 /// At most this many tests go per run (each needs a fresh analysis).
 const MAX_CHANGES: usize = 256;
 
-pub(super) fn run(ir: &mut Ir) -> bool {
+pub(super) fn run(ir: &mut Ir, cache: &mut AnalysisCache) -> bool {
     let mut changed = false;
     // A test that goes takes its fact away from the blocks after it, so
     // the analysis is redone after each change; the blocks before it in
     // topological order keep their facts and need no second look.
     let mut done = vec![false; ir.blocks.len()];
     'changes: for _ in 0..MAX_CHANGES {
-        let mut an = Analysis::new(ir);
+        let an = cache.get(ir);
         for &b in &an.order.clone() {
             if done[b] {
                 continue;
@@ -39,7 +41,7 @@ pub(super) fn run(ir: &mut Ir) -> bool {
             // knowing it false, do we reach jf?
             for (from, to, outcome) in [(jf, jt, true), (jt, jf, false)] {
                 let fact = branch_fact(&an.exit[b], cond, src, outcome);
-                if reaches(ir, &mut an, b, from, to, fact) {
+                if reaches(ir, an, b, from, to, fact) {
                     ir.blocks[b].term = Term::Goto(from);
                     changed = true;
                     continue 'changes;

@@ -45,6 +45,7 @@ mod thread;
 mod unreachable;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::ir::{AluOp, BlockId, Cond, Ir, Size, Src, Stmt, Term};
 
@@ -157,8 +158,9 @@ pub fn optimize_with(ir: &mut Ir, passes: Passes) {
         // worth the optimiser's time, and refused at validation.
         return;
     }
+    let mut cache = AnalysisCache::default();
     for round in 0..4 {
-        main_loop(ir, passes);
+        main_loop(ir, passes, &mut cache);
         if !(passes.merge && merge::run_all(ir)) || round == 3 {
             break;
         }
@@ -166,13 +168,14 @@ pub fn optimize_with(ir: &mut Ir, passes: Passes) {
     // Guards move last, once the blocks that share them have met, and the
     // other passes then tidy up after them (without hoisting tests again,
     // which would part blocks the guards' moves have made equal).
-    if passes.guards && guard::run(ir) {
+    if passes.guards && guard::run(ir, &mut cache) {
         main_loop(
             ir,
             Passes {
                 pullup: false,
                 ..passes
             },
+            &mut cache,
         );
         if passes.merge {
             merge::run_all(ir);
@@ -180,39 +183,39 @@ pub fn optimize_with(ir: &mut Ir, passes: Passes) {
     }
     // Narrow loads last: a test of a narrow load no longer meets the
     // facts about the wide one that other tests established.
-    if passes.narrow && narrow::run(ir) && passes.merge {
+    if passes.narrow && narrow::run(ir, &mut cache) && passes.merge {
         merge::run_all(ir);
     }
     unreachable::run(ir);
 }
 
-fn main_loop(ir: &mut Ir, passes: Passes) {
+fn main_loop(ir: &mut Ir, passes: Passes, cache: &mut AnalysisCache) {
     for _ in 0..200 {
         let mut changed = false;
         if passes.fold {
-            changed |= fold::run(ir);
+            changed |= fold::run(ir, cache);
         }
         if passes.redundant_tests {
-            changed |= redundant::run(ir);
+            changed |= redundant::run(ir, cache);
         }
         if passes.threading {
-            changed |= thread::run(ir);
+            changed |= thread::run(ir, cache);
         }
         if passes.implied_tests {
-            changed |= implied::run(ir);
+            changed |= implied::run(ir, cache);
         }
         if passes.pullup {
-            changed |= pullup::run(ir, passes.pullup_shared);
+            changed |= pullup::run(ir, passes.pullup_shared, cache);
         }
         if passes.merge {
             changed |= merge::run(ir);
         }
         if passes.peephole {
-            changed |= peephole::run(ir);
+            changed |= peephole::run(ir, cache);
         }
         if passes.dead_stores {
-            changed |= deadstore::run(ir);
-            changed |= deadstore::run_anticipated(ir);
+            changed |= deadstore::run(ir, cache);
+            changed |= deadstore::run_anticipated(ir, cache);
         }
         changed |= unreachable::run(ir);
         if !changed {
@@ -246,7 +249,46 @@ pub(crate) enum Expr {
 #[derive(Default)]
 pub(crate) struct Values {
     exprs: Vec<Expr>,
-    index: HashMap<Expr, Val>,
+    index: HashMap<Expr, Val, BuildHasherDefault<FastHash>>,
+}
+
+/// A multiply-rotate hash for the value table: its keys are small
+/// expressions of the compiler's own making, hashed millions of times while
+/// optimising, where the standard library's DoS-resistant hash costs more
+/// than the rest of the lookup.
+#[derive(Default)]
+pub(crate) struct FastHash(u64);
+
+impl Hasher for FastHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+
+    fn write_u16(&mut self, i: u16) {
+        self.write_u64(u64::from(i));
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(u64::from(i));
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
 }
 
 impl Values {
@@ -570,10 +612,6 @@ fn range(vals: &Values, v: Val, depth: u32) -> (u32, u32) {
     }
 }
 
-fn intersect(a: &[Fact], b: &[Fact]) -> Vec<Fact> {
-    a.iter().filter(|f| b.contains(f)).copied().collect()
-}
-
 // ---- the analysis -----------------------------------------------------
 
 /// Per-block results of the forward and backward analyses.
@@ -744,7 +782,6 @@ impl Analysis {
         let zero = vals.konst(0);
         let mut entry = vec![[zero; NATOMS]; n];
         let mut exit = vec![[zero; NATOMS]; n];
-        let mut facts_in: Vec<Vec<Fact>> = vec![Vec::new(); n];
         let mut facts_out: Vec<Vec<Fact>> = vec![Vec::new(); n];
         let mut len_in = vec![0u64; n];
         let mut len_out = vec![0u64; n];
@@ -764,14 +801,17 @@ impl Analysis {
                 let mut l = u64::MAX;
                 for &p in &preds[b] {
                     l = l.min(len_out[p]);
-                    for ef in edge_facts(ir, &vals, &exit, &facts_out, p, b) {
-                        acc = Some(match acc {
-                            None => ef,
-                            Some(a) => intersect(&a, &ef),
-                        });
+                    for edge in edge_facts(ir, &exit, &facts_out, p, b)
+                        .into_iter()
+                        .flatten()
+                    {
+                        match &mut acc {
+                            None => acc = Some(edge.to_vec()),
+                            Some(a) => a.retain(|f| edge.contains(f)),
+                        }
                     }
                 }
-                facts_in[b] = acc.unwrap_or_default();
+                facts_out[b] = acc.unwrap_or_default();
                 len_in[b] = l;
                 let mut av = avail_out[preds[b][0]].clone();
                 for p in &preds[b][1..] {
@@ -790,7 +830,6 @@ impl Analysis {
             exit[b] = st;
             len_out[b] = l;
             avail_out[b] = av;
-            facts_out[b] = facts_in[b].clone();
         }
         // Liveness and anticipated lengths, backwards.
         let mut live_in = vec![0u32; n];
@@ -829,6 +868,39 @@ impl Analysis {
     }
 }
 
+/// The analysis of the graph as it was when last asked for, kept between
+/// passes and computed again only when the graph has changed since. The
+/// graph's fingerprint (a hash of all of it) tells, so that no pass has to
+/// report exactly what it changed: a pass that changes nothing costs no
+/// new analysis.
+#[derive(Default)]
+pub(crate) struct AnalysisCache {
+    fingerprint: u64,
+    analysis: Option<Analysis>,
+}
+
+impl AnalysisCache {
+    /// The analysis of `ir` as it is now.
+    pub(crate) fn get(&mut self, ir: &Ir) -> &mut Analysis {
+        let fp = fingerprint(ir);
+        if self.fingerprint != fp {
+            self.analysis = None;
+        }
+        self.fingerprint = fp;
+        self.analysis.get_or_insert_with(|| Analysis::new(ir))
+    }
+}
+
+/// A hash of the whole graph (SipHash: a 64-bit collision, which would
+/// hand a pass a stale analysis, is out of reach).
+fn fingerprint(ir: &Ir) -> u64 {
+    use std::hash::Hash;
+    let mut h = std::hash::DefaultHasher::new();
+    ir.entry.hash(&mut h);
+    ir.blocks.hash(&mut h);
+    h.finish()
+}
+
 /// What a branch compares `A` with, in state `st`: its constant, or the
 /// value `X` holds.
 pub(crate) fn operand(st: &State, src: Src) -> FactSrc {
@@ -849,31 +921,47 @@ pub(crate) fn branch_fact(st: &State, cond: Cond, src: Src, outcome: bool) -> Fa
 }
 
 /// The facts on each edge from `p` to `s` (two if both branches go there).
-fn edge_facts(
+fn edge_facts<'a>(
     ir: &Ir,
-    _vals: &Values,
     exit: &[State],
-    facts_out: &[Vec<Fact>],
+    facts_out: &'a [Vec<Fact>],
     p: BlockId,
     s: BlockId,
-) -> Vec<Vec<Fact>> {
+) -> [Option<EdgeFacts<'a>>; 2] {
     let base = &facts_out[p];
     match ir.blocks[p].term {
-        Term::Branch { cond, src, jt, jf } => {
-            let mut out = Vec::new();
-            for (target, outcome) in [(jt, true), (jf, false)] {
-                if target == s {
-                    let mut f = base.clone();
-                    f.push(branch_fact(&exit[p], cond, src, outcome));
-                    if f.len() > MAX_FACTS {
-                        f.drain(..f.len() - MAX_FACTS);
-                    }
-                    out.push(f);
+        Term::Branch { cond, src, jt, jf } => [(jt, true), (jf, false)].map(|(target, outcome)| {
+            (target == s).then(|| {
+                // The most recent MAX_FACTS: the branch's own and the
+                // newest of those before it.
+                let keep = base.len().min(MAX_FACTS - 1);
+                EdgeFacts {
+                    base: &base[base.len() - keep..],
+                    extra: Some(branch_fact(&exit[p], cond, src, outcome)),
                 }
-            }
-            out
-        }
-        _ => vec![base.clone()],
+            })
+        }),
+        _ => [Some(EdgeFacts { base, extra: None }), None],
+    }
+}
+
+/// The facts known on one edge: those of its source block's exit and the
+/// outcome of the source's test, if it branches.
+struct EdgeFacts<'a> {
+    base: &'a [Fact],
+    extra: Option<Fact>,
+}
+
+impl EdgeFacts<'_> {
+    fn to_vec(&self) -> Vec<Fact> {
+        let mut v = Vec::with_capacity(self.base.len() + 1);
+        v.extend_from_slice(self.base);
+        v.extend(self.extra);
+        v
+    }
+
+    fn contains(&self, f: &Fact) -> bool {
+        self.extra == Some(*f) || self.base.contains(f)
     }
 }
 

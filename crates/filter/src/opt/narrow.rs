@@ -27,13 +27,13 @@
 //! sake. A must be dead after the test, since it now holds the narrow
 //! value.
 
-use super::{A, Analysis, can_abort, proves_len, step};
+use super::{A, AnalysisCache, can_abort, proves_len, step};
 use crate::ir::{AluOp, Cond, Ir, Size, Src, Stmt, Term};
 
-pub(super) fn run(ir: &mut Ir) -> bool {
+pub(super) fn run(ir: &mut Ir, cache: &mut AnalysisCache) -> bool {
     let exact = last_bytes(ir);
-    let before = sweep(ir, Ground::Before);
-    let after = sweep(ir, Ground::After);
+    let before = sweep(ir, Ground::Before, cache);
+    let after = sweep(ir, Ground::After, cache);
     exact | before | after
 }
 
@@ -68,8 +68,8 @@ enum Ground {
     After,
 }
 
-fn sweep(ir: &mut Ir, ground: Ground) -> bool {
-    let mut an = Analysis::new(ir);
+fn sweep(ir: &mut Ir, ground: Ground, cache: &mut AnalysisCache) -> bool {
+    let an = cache.get(ir);
     let mut changed = false;
     for &b in &an.order.clone() {
         let blk = &ir.blocks[b];

@@ -12,7 +12,7 @@
 //! - `st M[k]; ldx M[k]` → `st M[k]; tax`;
 //! - `jset #0` always goes to its false target.
 
-use super::{A, Analysis, X, use_def};
+use super::{A, AnalysisCache, X, use_def};
 use crate::ir::{AluOp, Cond, Ir, Src, Stmt, Term};
 
 /// Atoms live after each statement of a block (index i: after stmts[i]).
@@ -27,8 +27,8 @@ fn live_after(stmts: &[Stmt], term: &Term, live_out: u32) -> Vec<u32> {
     out
 }
 
-pub(super) fn run(ir: &mut Ir) -> bool {
-    let an = Analysis::new(ir);
+pub(super) fn run(ir: &mut Ir, cache: &mut AnalysisCache) -> bool {
+    let an = cache.get(ir);
     let mut changed = false;
     let a_bit = 1u32 << A;
     let x_bit = 1u32 << X;

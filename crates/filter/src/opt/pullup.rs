@@ -35,7 +35,8 @@
 //! the rejecting return, and the hoist needs no guard at all.
 
 use super::{
-    A, Analysis, FactSrc, NATOMS, State, branch_fact, can_abort, decide, proves_len, step,
+    A, Analysis, AnalysisCache, FactSrc, NATOMS, State, branch_fact, can_abort, decide, proves_len,
+    step,
 };
 use crate::ir::{Block, BlockId, Ir, Src, Stmt, Term};
 
@@ -67,8 +68,8 @@ impl Polarity {
 
 /// Hoists tests in chains; with `shared`, also above a chain's first
 /// block where it has other ways in.
-pub(super) fn run(ir: &mut Ir, shared: bool) -> bool {
-    let mut an = Analysis::new(ir);
+pub(super) fn run(ir: &mut Ir, shared: bool, cache: &mut AnalysisCache) -> bool {
+    let an = cache.get(ir);
     let n = ir.blocks.len();
     let order = an.order.clone();
     let mut preds = vec![0usize; n];
@@ -99,8 +100,7 @@ pub(super) fn run(ir: &mut Ir, shared: bool) -> bool {
                 _ => continue,
             };
             for pol in [Polarity::Or, Polarity::And] {
-                let Some(plans) = plan_chain(ir, &mut an, &preds, &plist, &touched, p0, q1, pol)
-                else {
+                let Some(plans) = plan_chain(ir, an, &preds, &plist, &touched, p0, q1, pol) else {
                     continue;
                 };
                 // Hoist the tests of the chain one after the other above

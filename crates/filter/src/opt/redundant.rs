@@ -3,11 +3,11 @@
 //! entry, which hold because the deciding tests dominate it) becomes an
 //! unconditional jump. Its statements stay.
 
-use super::{Analysis, decide};
+use super::{AnalysisCache, decide};
 use crate::ir::{Ir, Term};
 
-pub(super) fn run(ir: &mut Ir) -> bool {
-    let an = Analysis::new(ir);
+pub(super) fn run(ir: &mut Ir, cache: &mut AnalysisCache) -> bool {
+    let an = cache.get(ir);
     let mut changed = false;
     for &b in &an.order {
         let Term::Branch { cond, src, jt, jf } = ir.blocks[b].term else {

@@ -8,14 +8,14 @@
 //! to be long enough, and every register or scratch word it changes must be
 //! either dead where the edge now leads or left with the value it had.
 
-use super::{A, Analysis, NATOMS, branch_fact, can_abort, decide, operand, proves_len, step};
+use super::{A, AnalysisCache, NATOMS, branch_fact, can_abort, decide, operand, proves_len, step};
 use crate::ir::{BlockId, Ir, Term};
 
 /// How many blocks one edge may be threaded past in one pass.
 const MAX_CHAIN: usize = 64;
 
-pub(super) fn run(ir: &mut Ir) -> bool {
-    let mut an = Analysis::new(ir);
+pub(super) fn run(ir: &mut Ir, cache: &mut AnalysisCache) -> bool {
+    let an = cache.get(ir);
     let mut changed = false;
     for &p in &an.order.clone() {
         let slots: Vec<(usize, BlockId, Option<bool>)> = match ir.blocks[p].term {
