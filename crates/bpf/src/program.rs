@@ -198,6 +198,18 @@ enum Op {
         jf: u16,
         len: u8,
     },
+    /// The first of `len` consecutive `jeq #k` instructions that all jump
+    /// to `jt` when equal and to the next one when not, the last to `jf`:
+    /// a test of `A` against a set of constants (`host a or host b or …`),
+    /// whose constants are `keys[start..start + len]`. Compared all at
+    /// once, without a branch per constant. The later entries stay decoded
+    /// at their own indices.
+    JeqSet {
+        start: u16,
+        len: u16,
+        jt: u16,
+        jf: u16,
+    },
 }
 
 /// The Linux ancillary data a load can ask for.
@@ -252,6 +264,8 @@ impl Anc {
 pub struct Program {
     insns: Box<[Insn]>,
     ops: Box<[Op]>,
+    /// The constants of the [`Op::JeqSet`]s.
+    keys: Box<[u32]>,
     semantics: Semantics,
 }
 
@@ -270,19 +284,22 @@ impl Program {
         semantics: Semantics,
     ) -> Result<Program, ValidateError> {
         validate(&insns)?;
-        let ops = decode(&insns, semantics);
+        let (ops, keys) = decode(&insns, semantics);
         Ok(Program {
             insns: insns.into_boxed_slice(),
             ops,
+            keys,
             semantics,
         })
     }
 
     /// The same instructions, run with other semantics.
     pub fn to_semantics(&self, semantics: Semantics) -> Program {
+        let (ops, keys) = decode(&self.insns, semantics);
         Program {
             insns: self.insns.clone(),
-            ops: decode(&self.insns, semantics),
+            ops,
+            keys,
             semantics,
         }
     }
@@ -458,6 +475,11 @@ impl Program {
                 Op::JeqChain { k, jt, jf, len } => {
                     pc = jeq_chain(ops, pc - 1, usize::from(len), a, k, jt, jf);
                 }
+                Op::JeqSet { start, len, jt, jf } => {
+                    let start = usize::from(start);
+                    let keys = self.keys.get(start..start + usize::from(len));
+                    pc = branch(keys.is_some_and(|k| member(k, a)), jt, jf);
+                }
             }
         }
     }
@@ -534,11 +556,20 @@ fn jeq_chain(ops: &[Op], start: usize, len: usize, a: u32, k: u32, jt: u16, jf: 
             ) => {
                 (k, jt, jf) = (k2, t2, f2);
             }
+            // A set test takes over from here.
+            Some(Op::JeqSet { .. }) => return j,
             // Chains are built over `jeq` entries only; an index past the
             // end ends the program like running off it would.
             _ => return usize::MAX,
         }
     }
+}
+
+/// Whether `a` is one of `keys`: every key compared, without a branch per
+/// key, which the compiler turns into vector compares.
+#[inline(always)]
+fn member(keys: &[u32], a: u32) -> bool {
+    keys.iter().fold(false, |hit, &k| hit | (k == a))
 }
 
 /// The target of a conditional jump, computed with a branch rather than a
@@ -686,7 +717,7 @@ fn nlattr_nest(packet: &[u8], a: u32, x: u32) -> u32 {
 
 /// Decodes a validated program. Targets fit in u16 (at most 4096
 /// instructions).
-fn decode(insns: &[Insn], semantics: Semantics) -> Box<[Op]> {
+fn decode(insns: &[Insn], semantics: Semantics) -> (Box<[Op]>, Box<[u32]>) {
     use insn::*;
     let kernel = semantics == Semantics::Kernel;
     let target = |pc: usize, off: u32| -> u16 { (pc as u64 + 1 + u64::from(off)) as u16 };
@@ -771,7 +802,64 @@ fn decode(insns: &[Insn], semantics: Semantics) -> Box<[Op]> {
         })
         .collect();
     fuse(&mut ops);
-    ops.into_boxed_slice()
+    let keys = sets(&mut ops);
+    (ops.into_boxed_slice(), keys.into_boxed_slice())
+}
+
+/// Or-chains of `jeq` this long or longer become an [`Op::JeqSet`].
+const MIN_SET: usize = 4;
+
+/// Replaces the first entry of each or-chain of `jeq` with one common
+/// target (a set test) by an [`Op::JeqSet`]; returns the sets' constants.
+/// Runs after [`fuse`]: the entries of a set are plain `jeq`s or chains.
+fn sets(ops: &mut [Op]) -> Vec<u32> {
+    let jeq = |op: &Op| match *op {
+        Op::JeqK { k, jt, jf } | Op::JeqChain { k, jt, jf, .. } => Some((k, jt, jf)),
+        _ => None,
+    };
+    // run[j]: entries of the set that starts at j, from the back.
+    let mut run = vec![0usize; ops.len() + 1];
+    for j in (0..ops.len()).rev() {
+        let Some((_, jt, jf)) = jeq(&ops[j]) else {
+            continue;
+        };
+        let next = j + 1;
+        let goes_on = usize::from(jf) == next
+            && ops
+                .get(next)
+                .and_then(jeq)
+                .is_some_and(|(_, jt2, _)| jt2 == jt);
+        run[j] = if goes_on { 1 + run[next] } else { 1 };
+    }
+    let mut keys = Vec::new();
+    let mut j = 0;
+    while j < ops.len() {
+        let len = run[j];
+        let ends = (jeq(&ops[j]), ops.get(j + len.max(1) - 1).and_then(jeq));
+        let (Some((_, jt, _)), Some((_, _, jf)), MIN_SET..) = (ends.0, ends.1, len) else {
+            j += 1;
+            continue;
+        };
+        // One copy of the run's constants; each entry that still has
+        // MIN_SET to go becomes the set of the rest, for jumps that land
+        // inside the run. The last few stay as they were.
+        let start = keys.len();
+        keys.extend(
+            ops[j..j + len]
+                .iter()
+                .filter_map(|op| jeq(op).map(|(k, ..)| k)),
+        );
+        for m in 0..=len - MIN_SET {
+            ops[j + m] = Op::JeqSet {
+                start: (start + m) as u16,
+                len: (len - m) as u16,
+                jt,
+                jf,
+            };
+        }
+        j += len;
+    }
+    keys
 }
 
 /// Superinstructions. A fused op replaces only the first of its pair; the
@@ -1147,7 +1235,12 @@ mod tests {
         assert_eq!(run(&miss, &PKT), 2);
         let prog = Program::new(asm(&head).unwrap()).unwrap();
         assert!(matches!(prog.ops[2], Op::JeqChain { len: 255, .. }));
-        assert!(matches!(prog.ops[257], Op::JeqChain { len: 45, .. }));
+        // From the 45th entry on every entry jumps to the same accept: a
+        // set, down to its last MIN_SET - 1 entries.
+        assert!(matches!(prog.ops[45], Op::JeqChain { .. }));
+        assert!(matches!(prog.ops[46], Op::JeqSet { len: 256, .. }));
+        assert!(matches!(prog.ops[298], Op::JeqSet { len: 4, .. }));
+        assert!(matches!(prog.ops[299], Op::JeqChain { len: 3, .. }));
         // An and-chain: every test must hold.
         let and = "ldb [1]\njeq #2 jt 2 jf 5\njeq #2 jt 3 jf 5\njeq #2 jt 4 jf 5\nret #1\nret #0";
         assert_eq!(run(and, &PKT), 1);
@@ -1156,6 +1249,50 @@ mod tests {
         // Mixed: the chain ends where neither target is the next entry.
         let mixed = "ld #5\njeq #1 jt 4 jf 2\njeq #5 jt 3 jf 5\njeq #5 jt 5 jf 4\nret #1\nret #2";
         assert_eq!(run(mixed, &PKT), 2);
+    }
+
+    #[test]
+    fn jeq_sets() {
+        // ld [0] is 0x01020304; a set of 6 constants at 1..=6, entered at
+        // its head (from 0) or in its middle (from the jeq before it, when
+        // that matches).
+        let set = |keys: [u32; 6], pre: u32| {
+            let mut text = format!("ld [0]\njeq #{pre} jt 5 jf 2\n");
+            for (i, k) in keys.iter().enumerate() {
+                let jf = if i == 5 { 9 } else { i + 3 };
+                text.push_str(&format!("jeq #{k} jt 8 jf {jf}\n"));
+            }
+            text + "ret #1\nret #2\n"
+        };
+        let hit = 0x0102_0304;
+        let cases = [
+            ([hit, 2, 3, 4, 5, 6], 0, 1),
+            ([1, 2, 3, 4, 5, hit], 0, 1),
+            ([1, 2, 3, 4, 5, 6], 0, 2),
+            // Entered at the fourth entry: the earlier ones do not count.
+            ([hit, 2, 3, 4, 5, 6], hit, 2),
+            ([1, 2, 3, 4, hit, 6], hit, 1),
+        ];
+        for (keys, pre, want) in cases {
+            let text = set(keys, pre);
+            assert_eq!(run(&text, &PKT), want, "{text}");
+            let prog = Program::new(asm(&text).unwrap()).unwrap();
+            assert!(matches!(
+                prog.ops[2],
+                Op::JeqSet {
+                    len: 6,
+                    jt: 8,
+                    jf: 9,
+                    ..
+                }
+            ));
+            assert!(matches!(prog.ops[4], Op::JeqSet { len: 4, .. }));
+            assert!(matches!(prog.ops[5], Op::JeqChain { len: 3, .. }));
+        }
+        // Targets that differ make no set.
+        let text = set([1, 2, 3, 4, 5, 6], 0).replace("jeq #3 jt 8", "jeq #3 jt 9");
+        let prog = Program::new(asm(&text).unwrap()).unwrap();
+        assert!(prog.ops.iter().all(|op| !matches!(op, Op::JeqSet { .. })));
     }
 
     #[test]
