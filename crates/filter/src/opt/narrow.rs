@@ -264,7 +264,7 @@ mod tests {
                     ] {
                         let ir0 = graph(pre.clone(), size, 2, m, cond, v, tail.clone());
                         let mut ir = ir0.clone();
-                        let changed = run(&mut ir);
+                        let changed = run(&mut ir, &mut AnalysisCache::default());
                         let last = matches!((size, m), (Size::W, 0xff | 0xffff) | (Size::H, 0xff));
                         if pre.is_empty() && tail.is_empty() {
                             assert_eq!(changed, last, "{ir0}");
@@ -309,7 +309,7 @@ mod tests {
             vec![Stmt::St(0)],
         );
         let mut ir = ir0.clone();
-        assert!(!run(&mut ir));
+        assert!(!run(&mut ir, &mut AnalysisCache::default()));
     }
 
     #[test]
