@@ -817,6 +817,22 @@ pub struct VnetTx {
 }
 
 impl VnetTx {
+    /// Returns the socket's pending error, if any, as an error naming the
+    /// interface (it went down or away).
+    pub fn check_error(&self) -> Result<()> {
+        let err = sys::take_socket_error(self.fd.as_fd())
+            .map_err(|e| Error::io(format!("reading the socket error on {}", self.interface), e))?;
+        match err {
+            None => Ok(()),
+            Some(e) => Err(interface_error(
+                self.fd.as_fd(),
+                &self.interface,
+                self.ifindex,
+                e,
+            )),
+        }
+    }
+
     /// Opens a sender on `interface`: `vnet_hdr` turns on
     /// `PACKET_VNET_HDR`, `qdisc_bypass` `PACKET_QDISC_BYPASS`. Needs
     /// CAP_NET_RAW.

@@ -16,7 +16,8 @@ use sluice_linux::Interrupt;
 use sluice_linux::lab::{Lab, LabOptions, Ns};
 use sluice_redirect::samples::PassThru;
 use sluice_redirect::wire::{
-    Bridge, BridgeConfig, Recv, RecvBuf, Summary, TapConfig, WireConfig, WireRedirector,
+    Bridge, BridgeConfig, PerDirection, Recv, RecvBuf, Summary, TapConfig, WireConfig,
+    WireRedirector,
 };
 use sluice_redirect::{Context, FrameMut, Handler, Side, Verdict, checksum};
 
@@ -29,7 +30,7 @@ fn lab(offloads: bool) -> Lab {
 }
 
 /// An engine running on its own thread; stopped on drop.
-struct Running<H: Handler + Send + 'static> {
+struct Running<H: Send + 'static> {
     stop: Arc<Interrupt>,
     thread: Option<JoinHandle<sluice_redirect::wire::Result<(Summary, H)>>>,
 }
@@ -50,7 +51,25 @@ impl<H: Handler + Send + 'static> Running<H> {
             thread: Some(thread),
         }
     }
+}
 
+impl<H: Handler + Send + 'static> Running<[H; 2]> {
+    /// A loop per direction, `handlers[0]` for the frames from upper.
+    fn per_direction(lab: &Lab, config: WireConfig, handlers: [H; 2]) -> Running<[H; 2]> {
+        let engine = lab
+            .run_in(Ns::Middle, move || PerDirection::open(config))
+            .expect("entering the middle namespace")
+            .unwrap_or_else(|e| panic!("opening the bridge: {e}"));
+        let stop = engine.stopper();
+        let thread = std::thread::spawn(move || engine.run(handlers));
+        Running {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl<H: Send + 'static> Running<H> {
     /// Stops the engine (bounded: 10 s) and returns its summary and handler.
     fn finish(mut self) -> (Summary, H) {
         self.stop.trigger();
@@ -70,7 +89,7 @@ impl<H: Handler + Send + 'static> Running<H> {
     }
 }
 
-impl<H: Handler + Send + 'static> Drop for Running<H> {
+impl<H: Send + 'static> Drop for Running<H> {
     fn drop(&mut self) {
         self.stop.trigger();
         if let Some(t) = self.thread.take() {
@@ -178,9 +197,29 @@ fn udp_snmp(lab: &Lab) -> String {
         .unwrap_or_default()
 }
 
-fn pass_through_carries_everything(offloads: bool) {
+fn pass_through_carries_everything(offloads: bool, per_direction: bool) {
     let lab = lab(offloads);
-    let r = Running::start(&lab, WireConfig::new("up0", "lo0"), PassThru::default());
+    let config = WireConfig::new("up0", "lo0");
+    let finish: Box<dyn FnOnce() -> (Summary, PassThru)> = if per_direction {
+        let r = Running::per_direction(&lab, config, [PassThru::default(), PassThru::default()]);
+        Box::new(move || {
+            let (s, [up, low]) = r.finish();
+            // Each loop saw one side only.
+            assert_eq!(
+                (up.lower.frames, low.upper.frames),
+                (0, 0),
+                "{up:?} {low:?}"
+            );
+            let h = PassThru {
+                upper: up.upper,
+                lower: low.lower,
+            };
+            (s, h)
+        })
+    } else {
+        let r = Running::start(&lab, config, PassThru::default());
+        Box::new(move || r.finish())
+    };
     assert!(
         ping(&lab, lab.net_ip4().into(), 5),
         "ping h→n through the bridge"
@@ -194,7 +233,7 @@ fn pass_through_carries_everything(offloads: bool) {
     assert_eq!(got.len(), data.len(), "TCP transfer length");
     assert!(got == data, "TCP transfer bytes differ");
     let seq = udp_sequence(&lab, 2000, 5002);
-    let (s, h) = r.finish();
+    let (s, h) = finish();
     let c = s.counters;
     if seq != (0..2000).collect::<Vec<_>>() {
         let missing: Vec<u32> = (0..2000).filter(|i| !seq.contains(i)).collect();
@@ -208,6 +247,8 @@ fn pass_through_carries_everything(offloads: bool) {
     assert_eq!(c.upper.frames_in, c.lower.frames_out, "{c:?}");
     assert_eq!(c.lower.frames_in, c.upper.frames_out, "{c:?}");
     assert_eq!(c.malformed, 0, "{c:?}");
+    assert_eq!(c.upper.frames_in, h.upper.frames, "{c:?} {h:?}");
+    assert_eq!(c.lower.frames_in, h.lower.frames, "{c:?} {h:?}");
     if offloads {
         assert!(
             h.upper.gso > 0,
@@ -219,12 +260,40 @@ fn pass_through_carries_everything(offloads: bool) {
 
 #[test]
 fn pass_through_carries_ping_tcp_udp_unchanged_offloads_off() {
-    pass_through_carries_everything(false);
+    pass_through_carries_everything(false, false);
 }
 
 #[test]
 fn pass_through_carries_ping_tcp_udp_unchanged_offloads_on() {
-    pass_through_carries_everything(true);
+    pass_through_carries_everything(true, false);
+}
+
+#[test]
+fn a_loop_per_direction_carries_ping_tcp_udp_in_order_offloads_off() {
+    pass_through_carries_everything(false, true);
+}
+
+#[test]
+fn a_loop_per_direction_carries_ping_tcp_udp_in_order_offloads_on() {
+    pass_through_carries_everything(true, true);
+}
+
+#[test]
+fn a_loop_per_direction_refuses_what_needs_one_loop() {
+    let lab = lab(false);
+    let mut monitor = WireConfig::new("up0", "lo0");
+    monitor.monitor = true;
+    let mut tap = WireConfig::new("up0", "lo0");
+    tap.tap = Some(TapConfig::new("/dev/null"));
+    for (what, config) in [("monitor mode", monitor), ("the tap", tap)] {
+        let r = lab
+            .run_in(Ns::Middle, move || PerDirection::open(config))
+            .expect("entering the middle namespace");
+        match r {
+            Ok(_) => panic!("{what}: a loop per direction opened"),
+            Err(e) => assert!(e.to_string().contains("one loop"), "{what}: {e}"),
+        }
+    }
 }
 
 /// Changes one byte of any TCP payload holding `rewrite:a` to `b`, and

@@ -12,8 +12,11 @@ use clap::{Args, ValueEnum};
 use sluice_linux::RingConfig;
 use sluice_pcap::Rotation;
 use sluice_redirect::Handler;
+use sluice_redirect::SharedCounters;
 use sluice_redirect::samples::PassThru;
-use sluice_redirect::wire::{RxRing, Summary, TapConfig, WireConfig, WireRedirector};
+use sluice_redirect::wire::{
+    PerDirection, RxRing, StartReport, Summary, TapConfig, WireConfig, WireRedirector,
+};
 
 use crate::live::{StatusLine, Stopper, parse_duration, si, usage};
 
@@ -109,16 +112,37 @@ pub struct BridgeArgs {
     /// Monitor mode: the handler sees copies and cannot affect traffic.
     #[arg(long)]
     pub monitor: bool,
+    /// One loop for both directions. By default each direction has a loop
+    /// (and a core) of its own, unless --monitor or --write needs both in
+    /// one order.
+    #[arg(long)]
+    pub one_loop: bool,
 }
 
 /// Runs `sluice bridge`.
 pub fn run(args: BridgeArgs) -> anyhow::Result<()> {
-    let (summary, h) = run_wire(
-        &args.wire,
-        args.filter.clone(),
-        args.monitor,
-        PassThru::default(),
-    )?;
+    let per_direction = !args.one_loop && !args.monitor && args.wire.write.is_none();
+    let (summary, h) = if per_direction {
+        let (s, [up, low]) = run_wire_per_direction(
+            &args.wire,
+            args.filter.clone(),
+            [PassThru::default(), PassThru::default()],
+        )?;
+        (
+            s,
+            PassThru {
+                upper: up.upper,
+                lower: low.lower,
+            },
+        )
+    } else {
+        run_wire(
+            &args.wire,
+            args.filter.clone(),
+            args.monitor,
+            PassThru::default(),
+        )?
+    };
     let mut e = std::io::stderr().lock();
     print_summary(&mut e, &args.wire, &summary);
     let _ = writeln!(
@@ -187,17 +211,7 @@ pub fn run_wire<H: Handler + Send + 'static>(
     let config = wire_config(args, filter, monitor)?;
     let mut engine = WireRedirector::open(config)
         .with_context(|| format!("opening a bridge between {} and {}", args.upper, args.lower))?;
-    if !args.quiet {
-        let mut e = std::io::stderr().lock();
-        for line in engine.report().findings() {
-            let _ = writeln!(e, "{line}");
-        }
-        let _ = writeln!(
-            e,
-            "bridging {} (upper) and {} (lower); Ctrl-C to stop",
-            args.upper, args.lower
-        );
-    }
+    announce(args, engine.report(), "");
     let stopper = Stopper::install()?;
     engine.set_stopper(stopper.interrupt());
     let counters = engine.counters();
@@ -208,6 +222,55 @@ pub fn run_wire<H: Handler + Send + 'static>(
             r.map(|s| (s, handler))
         })
         .context("starting the bridge thread")?;
+    watch(args, &stopper, &counters, worker)
+}
+
+/// As [`run_wire`] with a loop per direction ([`PerDirection`]):
+/// `handlers[0]` sees the frames from upper, `handlers[1]` those from
+/// lower.
+pub fn run_wire_per_direction<H: Handler + Send + 'static>(
+    args: &WireArgs,
+    filter: Option<String>,
+    handlers: [H; 2],
+) -> anyhow::Result<(Summary, [H; 2])> {
+    let config = wire_config(args, filter, false)?;
+    let mut engine = PerDirection::open(config)
+        .with_context(|| format!("opening a bridge between {} and {}", args.upper, args.lower))?;
+    announce(args, engine.report(), ", a loop per direction");
+    let stopper = Stopper::install()?;
+    engine.set_stopper(stopper.interrupt());
+    let counters = engine.counters();
+    let worker = std::thread::Builder::new()
+        .name("sluice-wire".into())
+        .spawn(move || engine.run(handlers))
+        .context("starting the bridge thread")?;
+    watch(args, &stopper, &counters, worker)
+}
+
+/// The findings at start and the line saying what runs.
+fn announce(args: &WireArgs, report: &StartReport, how: &str) {
+    if args.quiet {
+        return;
+    }
+    let mut e = std::io::stderr().lock();
+    for line in report.findings() {
+        let _ = writeln!(e, "{line}");
+    }
+    let _ = writeln!(
+        e,
+        "bridging {} (upper) and {} (lower){how}; Ctrl-C to stop",
+        args.upper, args.lower
+    );
+}
+
+/// Waits for `worker`, drawing the live counters, stopping it on a signal
+/// or at `--duration`.
+fn watch<T>(
+    args: &WireArgs,
+    stopper: &Stopper,
+    counters: &SharedCounters,
+    worker: std::thread::JoinHandle<sluice_redirect::wire::Result<T>>,
+) -> anyhow::Result<T> {
     let started = Instant::now();
     let mut line = StatusLine::new(!args.quiet);
     let mut prev = (Instant::now(), counters.snapshot());

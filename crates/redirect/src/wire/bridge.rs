@@ -61,6 +61,10 @@ pub struct BridgeConfig {
     pub batch: usize,
     /// Hold both interfaces in promiscuous mode.
     pub promiscuous: bool,
+    /// Receive from this side only: one direction of the bridge, for a
+    /// loop per direction ([`super::PerDirection`]). Both sides can still
+    /// be sent to. `None` (the default) receives from both.
+    pub only: Option<Side>,
 }
 
 impl BridgeConfig {
@@ -77,6 +81,7 @@ impl BridgeConfig {
             spin: Duration::ZERO,
             batch: 64,
             promiscuous: true,
+            only: None,
         }
     }
 }
@@ -548,6 +553,8 @@ pub use sluice_linux::SendReport;
 enum Rx {
     V2(RxPort),
     V3(Capture),
+    /// Not received from ([`BridgeConfig::only`]).
+    Off,
 }
 
 impl Rx {
@@ -555,13 +562,7 @@ impl Rx {
         match self {
             Rx::V2(p) => p.ready(),
             Rx::V3(c) => c.has_ready_block(),
-        }
-    }
-
-    fn fd(&self) -> BorrowedFd<'_> {
-        match self {
-            Rx::V2(p) => p.as_fd(),
-            Rx::V3(c) => c.as_fd(),
+            Rx::Off => false,
         }
     }
 
@@ -571,6 +572,7 @@ impl Rx {
             Rx::V3(c) => {
                 c.stop_intake()?;
             }
+            Rx::Off => {}
         }
         Ok(())
     }
@@ -579,6 +581,7 @@ impl Rx {
         Ok(match self {
             Rx::V2(p) => p.stats()?,
             Rx::V3(c) => c.stats()?,
+            Rx::Off => Stats::default(),
         })
     }
 
@@ -586,6 +589,7 @@ impl Rx {
         match self {
             Rx::V2(p) => p.check_error()?,
             Rx::V3(c) => c.check_error()?,
+            Rx::Off => {}
         }
         Ok(())
     }
@@ -597,6 +601,27 @@ struct Port {
     tx: VnetTx,
     info: PortInfo,
     kernel_drops: u64,
+}
+
+impl Port {
+    /// What to wait on for input: the ring, or, on a side not received
+    /// from, the sending socket (it never receives, but reports the
+    /// interface going away).
+    fn poll_fd(&self) -> BorrowedFd<'_> {
+        match &self.rx {
+            Rx::V2(p) => p.as_fd(),
+            Rx::V3(c) => c.as_fd(),
+            Rx::Off => self.tx.as_fd(),
+        }
+    }
+
+    fn check_error(&self) -> Result<()> {
+        self.rx.check_error()?;
+        if let Rx::Off = self.rx {
+            self.tx.check_error()?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -658,6 +683,7 @@ impl Bridge {
         let open_port = |side: Side, name: &str| -> Result<Port> {
             let i = sluice_linux::iface::Interface::by_name(name)?;
             let rx = match config.rx {
+                _ if config.only.is_some_and(|o| o != side) => Rx::Off,
                 RxRing::V2(ring) => {
                     let mut c = RxPortConfig::new(name);
                     c.ring = ring;
@@ -739,11 +765,17 @@ impl Bridge {
         Arc::clone(&self.counters)
     }
 
+    /// Adds to `counters` from now on instead (the two directions of a
+    /// [`super::PerDirection`] share theirs).
+    pub fn set_counters(&mut self, counters: Arc<SharedCounters>) {
+        self.counters = counters;
+    }
+
     /// The descriptors to wait on for input: upper, lower, the interrupt.
     pub fn poll_fds(&self) -> [BorrowedFd<'_>; 3] {
         [
-            self.ports[0].rx.fd(),
-            self.ports[1].rx.fd(),
+            self.ports[0].poll_fd(),
+            self.ports[1].poll_fd(),
             self.interrupt.as_fd(),
         ]
     }
@@ -803,7 +835,9 @@ impl Bridge {
     /// Whether [`Bridge::forward_turn`] can lend frames in place (both
     /// sides on TPACKET_V2 rings).
     pub fn can_forward_in_place(&self) -> bool {
-        self.ports.iter().all(|p| matches!(p.rx, Rx::V2(_)))
+        self.ports
+            .iter()
+            .all(|p| matches!(p.rx, Rx::V2(_) | Rx::Off))
     }
 
     /// One turn of a pass-through loop without a copy: for each side in
@@ -1041,7 +1075,7 @@ impl Bridge {
         };
         let vnet_on = match &port.rx {
             Rx::V2(p) => p.vnet_hdr(),
-            Rx::V3(_) => false,
+            Rx::V3(_) | Rx::Off => false,
         };
         let mut taken = 0u64;
         let mut bytes = 0u64;
@@ -1134,6 +1168,7 @@ impl Bridge {
                     }
                 }
             }
+            Rx::Off => {}
         }
         let c = delta.side_mut(side);
         c.frames_in += taken;
@@ -1178,7 +1213,7 @@ impl Bridge {
             set.wait(wait)?;
             for s in 0..2 {
                 if set.failed(s) && !self.ports[s].rx.ready() {
-                    self.ports[s].rx.check_error()?;
+                    self.ports[s].check_error()?;
                 }
             }
             if set.readable(2) {
@@ -1231,7 +1266,7 @@ impl Bridge {
     /// away).
     pub fn check_errors(&self) -> Result<()> {
         for p in &self.ports {
-            p.rx.check_error()?;
+            p.check_error()?;
         }
         Ok(())
     }

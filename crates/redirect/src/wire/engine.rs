@@ -157,6 +157,18 @@ impl TimerStats {
         self.histogram[b] += 1;
     }
 
+    /// Adds the timers of another loop.
+    pub fn merge(&mut self, other: &TimerStats) {
+        self.fired += other.fired;
+        self.refused += other.refused;
+        self.discarded += other.discarded;
+        self.late_sum_ns += other.late_sum_ns;
+        self.late_max_ns = self.late_max_ns.max(other.late_max_ns);
+        for (a, b) in self.histogram.iter_mut().zip(other.histogram) {
+            *a += b;
+        }
+    }
+
     /// Mean lateness.
     pub fn mean(&self) -> Duration {
         Duration::from_nanos(self.late_sum_ns.checked_div(self.fired).unwrap_or(0))
@@ -284,6 +296,14 @@ impl WireRedirector {
     /// example). Call before [`WireRedirector::run`].
     pub fn set_stopper(&mut self, interrupt: Arc<Interrupt>) {
         self.bridge.set_interrupt(interrupt);
+    }
+
+    /// Adds to `counters` instead of counters of its own (the two loops of
+    /// a [`super::PerDirection`] share theirs). Call before
+    /// [`WireRedirector::run`].
+    pub fn set_counters(&mut self, counters: Arc<SharedCounters>) {
+        self.bridge.set_counters(Arc::clone(&counters));
+        self.counters = counters;
     }
 
     /// Runs `handler` until stopped (see [`WireRedirector::stopper`]) or an

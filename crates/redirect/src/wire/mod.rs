@@ -56,6 +56,7 @@
 pub mod bridge;
 pub mod engine;
 pub mod error;
+pub mod per_direction;
 pub mod tap;
 
 pub use bridge::{
@@ -64,4 +65,5 @@ pub use bridge::{
 };
 pub use engine::{Summary, TimerStats, WireConfig, WireRedirector, compile_filter};
 pub use error::{Error, ErrorKind, Result};
+pub use per_direction::PerDirection;
 pub use tap::{TapConfig, TapSummary};
