@@ -311,14 +311,7 @@ impl WireRedirector {
     /// interface fails.
     pub fn run<H: Handler + ?Sized>(&mut self, handler: &mut H) -> Result<Summary> {
         let started = Instant::now();
-        // Timed waits fire on time (the default slack is 50 µs).
-        let _ = bridge_io::set_timer_slack(Duration::from_nanos(1));
-        if let Some(p) = self.realtime {
-            bridge_io::set_realtime(p)?;
-        } else if let Some(slice) = self.slice {
-            // Best effort: a kernel without it keeps its default slice.
-            let _ = bridge_io::set_fair_slice(slice);
-        }
+        self.prepare_thread()?;
         let lead = u64::try_from(self.timer_lead.as_nanos()).unwrap_or(u64::MAX);
         let mut timer = Timer::new()?;
         let waker = handler.waker();
@@ -335,32 +328,11 @@ impl WireRedirector {
             poll.add(w.as_fd())
         });
         let stop = self.bridge.interrupt();
-        let mut st = Loop {
-            buf: RecvBuf::new(self.buffer, self.tailroom),
-            timers: TimerQueue::with_limit(self.max_timers),
-            inj: Vec::new(),
-            d: Counters::default(),
-            tstats: TimerStats::default(),
-            out: [Vec::new(), Vec::new()],
-            monitor_list: Vec::new(),
-        };
-        // Frames are handled where the kernel put them and sent from
-        // there, unless the handler must see them after they went on.
-        let in_place = !self.monitor && self.bridge.can_forward_in_place();
+        let mut st = self.begin();
         let mut last_look = Instant::now();
         let result: Result<()> = (|| {
             loop {
-                let n = if in_place {
-                    self.turn_in_place(handler, &mut st)?
-                } else {
-                    let n = self.bridge.try_recv(&mut st.buf)?;
-                    if n > 0 {
-                        self.process(handler, &mut st)?;
-                    }
-                    n
-                };
-                self.fire_timers(handler, &mut st)?;
-                self.flush(&mut st)?;
+                let n = self.step(handler, &mut st)?;
                 if self.bridge.is_closed() {
                     return Ok(());
                 }
@@ -435,6 +407,74 @@ impl WireRedirector {
                 }
             }
         })();
+        self.end(handler, st, result, started)
+    }
+
+    /// Settings of the thread that runs a loop: timed waits on time, the
+    /// real-time class or the short slice.
+    pub(crate) fn prepare_thread(&self) -> Result<()> {
+        // Timed waits fire on time (the default slack is 50 µs).
+        let _ = bridge_io::set_timer_slack(Duration::from_nanos(1));
+        if let Some(p) = self.realtime {
+            bridge_io::set_realtime(p)?;
+        } else if let Some(slice) = self.slice {
+            // Best effort: a kernel without it keeps its default slice.
+            let _ = bridge_io::set_fair_slice(slice);
+        }
+        Ok(())
+    }
+
+    /// The state of a loop, before its first turn.
+    pub(crate) fn begin(&self) -> Loop {
+        Loop {
+            buf: RecvBuf::new(self.buffer, self.tailroom),
+            timers: TimerQueue::with_limit(self.max_timers),
+            inj: Vec::new(),
+            d: Counters::default(),
+            tstats: TimerStats::default(),
+            out: [Vec::new(), Vec::new()],
+            monitor_list: Vec::new(),
+        }
+    }
+
+    /// One turn: what is ready on each side through the filter and the
+    /// handler and on, then due timers and injections. Returns the frames
+    /// taken.
+    pub(crate) fn step<H: Handler + ?Sized>(
+        &mut self,
+        handler: &mut H,
+        st: &mut Loop,
+    ) -> Result<usize> {
+        // Frames are handled where the kernel put them and sent from
+        // there, unless the handler must see them after they went on.
+        let n = if !self.monitor && self.bridge.can_forward_in_place() {
+            self.turn_in_place(handler, st)?
+        } else {
+            let n = self.bridge.try_recv(&mut st.buf)?;
+            if n > 0 {
+                self.process(handler, st)?;
+            }
+            n
+        };
+        self.fire_timers(handler, st)?;
+        self.flush(st)?;
+        Ok(n)
+    }
+
+    /// The bridge, for the loops of a [`super::PerDirection`].
+    pub(crate) fn bridge_mut(&mut self) -> &mut Bridge {
+        &mut self.bridge
+    }
+
+    /// The end of a run, whatever ended it: the handler's last words, the
+    /// last injections and counters, the summary.
+    pub(crate) fn end<H: Handler + ?Sized>(
+        &mut self,
+        handler: &mut H,
+        mut st: Loop,
+        result: Result<()>,
+        started: Instant,
+    ) -> Result<Summary> {
         // Last words of the handler, whatever ended the loop.
         {
             let mut ctx = Context::new(
@@ -731,7 +771,7 @@ fn slot(side: Side) -> usize {
 }
 
 /// The loop's working state.
-struct Loop {
+pub(crate) struct Loop {
     buf: RecvBuf,
     timers: TimerQueue,
     inj: Vec<Injection>,
@@ -742,6 +782,11 @@ struct Loop {
 }
 
 impl Loop {
+    /// When the next timer is due (ns since the epoch).
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
+        self.timers.next_deadline()
+    }
+
     fn timer_due(&self) -> bool {
         self.timers
             .next_deadline()

@@ -9,20 +9,28 @@
 //! ([`BridgeConfig::only`](super::BridgeConfig::only)), each with its own
 //! handler, so the two directions use two cores.
 //!
+//! A loop with nothing of its own to do takes a turn of the other
+//! direction when that loop is not at it (asleep, waiting to be woken):
+//! the reply to a frame one loop has just sent on is then forwarded at
+//! once by that loop, as a single loop would, instead of waiting for the
+//! other loop to wake up. Under load each loop keeps to its own direction.
+//!
 //! What stays the same: frames of one direction leave in the order they
-//! arrived (one loop carries them all); the counters are one set, shared;
+//! arrived (one loop at a time carries them, a whole batch at a time); the counters are one set, shared;
 //! a stop drains both. What it needs: a handler per direction (state that
 //! must see both directions needs the single loop), no monitor mode and no
 //! tap (both keep both directions in one order). Either loop can inject to
 //! either side.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::os::fd::AsFd;
+use std::sync::{Arc, Mutex, TryLockError};
+use std::time::{Duration, Instant};
 
 use sluice_linux::Interrupt;
+use sluice_linux::bridge_io::{PollSet, Timer};
 
 use super::bridge::StartReport;
-use super::engine::{Summary, WireConfig, WireRedirector};
+use super::engine::{Loop, Summary, TimerStats, WireConfig, WireRedirector};
 use super::error::{Error, ErrorKind, Result};
 use crate::counters::SharedCounters;
 use crate::frame::Side;
@@ -92,57 +100,173 @@ impl PerDirection {
     /// Runs `handlers[0]` on the frames from upper and `handlers[1]` on
     /// those from lower, each loop on its own thread, until stopped or an
     /// interface fails (then the other loop stops too). Returns the
-    /// summary of both and the handlers.
+    /// summary of both and the handlers. A handler with a waker
+    /// ([`Handler::waker`]) needs the single loop and is refused.
     pub fn run<H: Handler + Send>(self, handlers: [H; 2]) -> Result<(Summary, [H; 2])> {
+        if handlers.iter().any(|h| h.waker().is_some()) {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "a handler with a waker needs one loop for both directions",
+            ));
+        }
         let PerDirection { loops, stop } = self;
         let counters = loops[0].counters();
-        let stoppers = [loops[0].stopper(), loops[1].stopper()];
-        let [mut up, mut low] = loops;
-        let [mut hu, mut hl] = handlers;
-        let (ru, rl) = std::thread::scope(|s| {
-            let spawn = |name: &str| std::thread::Builder::new().name(name.into());
-            let tu = spawn("sluice-wire-up").spawn_scoped(s, || up.run(&mut hu));
-            let tl = spawn("sluice-wire-low").spawn_scoped(s, || low.run(&mut hl));
-            let (tu, tl) = match (tu, tl) {
-                (Ok(tu), Ok(tl)) => (tu, tl),
-                (tu, tl) => {
-                    // One could not start: stop the other and say so.
-                    stoppers.iter().for_each(|i| i.trigger());
-                    let joined = [tu.map(|t| t.join()), tl.map(|t| t.join())];
-                    let why = joined
-                        .into_iter()
-                        .find_map(|j| j.err())
-                        .map_or_else(String::new, |e| format!(": {e}"));
-                    return Err(Error::new(
-                        ErrorKind::System,
-                        format!("starting a loop thread{why}"),
-                    ));
-                }
+        let started = Instant::now();
+        let [up, low] = loops;
+        let [hu, hl] = handlers;
+        let half = |engine: WireRedirector, handler: H| {
+            let st = engine.begin();
+            Mutex::new(Half {
+                engine,
+                handler,
+                st,
+            })
+        };
+        let halves = [half(up, hu), half(low, hl)];
+        let results: [Result<()>; 2] = std::thread::scope(|s| {
+            let halves = &halves;
+            let stop = &stop;
+            let spawn = |me: usize, name: &str| {
+                std::thread::Builder::new()
+                    .name(name.into())
+                    .spawn_scoped(s, move || {
+                        let r = worker(halves, me, stop);
+                        if r.is_err() {
+                            // The other loop stops too.
+                            stop.trigger();
+                        }
+                        r
+                    })
             };
-            // Relays a stop to both loops, and the end of one (an
-            // interface gone) to the other.
-            loop {
-                if stop.wait(Duration::from_millis(20)) || tu.is_finished() || tl.is_finished() {
-                    stoppers.iter().for_each(|i| i.trigger());
-                    break;
-                }
-            }
-            let join = |t: std::thread::ScopedJoinHandle<'_, Result<Summary>>| {
-                t.join().unwrap_or_else(|_| {
+            let threads = [spawn(0, "sluice-wire-up"), spawn(1, "sluice-wire-low")];
+            threads.map(|t| match t {
+                Ok(t) => t.join().unwrap_or_else(|_| {
+                    stop.trigger();
                     Err(Error::new(ErrorKind::System, "a loop thread panicked"))
-                })
-            };
-            Ok((join(tu), join(tl)))
-        })?;
-        let (su, sl) = (ru?, rl?);
-        let mut timers = su.timers.clone();
-        timers.merge(&sl.timers);
+                }),
+                Err(e) => {
+                    stop.trigger();
+                    Err(Error::new(
+                        ErrorKind::System,
+                        format!("starting a loop thread: {e}"),
+                    ))
+                }
+            })
+        });
+        let mut summaries = Vec::with_capacity(2);
+        let mut handlers = Vec::with_capacity(2);
+        for (half, result) in halves.into_iter().zip(results) {
+            let Half {
+                mut engine,
+                mut handler,
+                st,
+            } = half
+                .into_inner()
+                .map_err(|_| Error::new(ErrorKind::System, "a loop thread panicked"))?;
+            summaries.push(engine.end(&mut handler, st, result, started));
+            handlers.push(handler);
+        }
+        let mut timers = TimerStats::default();
+        for s in summaries {
+            timers.merge(&s?.timers);
+        }
         let summary = Summary {
             counters: counters.snapshot(),
             timers,
             tap: None,
-            elapsed: su.elapsed.max(sl.elapsed),
+            elapsed: started.elapsed(),
+        };
+        let [hu, hl]: [H; 2] = match handlers.try_into() {
+            Ok(h) => h,
+            Err(_) => unreachable!("two halves, two handlers"),
         };
         Ok((summary, [hu, hl]))
+    }
+}
+
+/// One direction: its loop, its handler, its loop state. Whichever thread
+/// holds the lock carries the direction's frames.
+struct Half<H> {
+    engine: WireRedirector,
+    handler: H,
+    st: Loop,
+}
+
+/// The loop of direction `me`: turns of its own; when one finds nothing, a
+/// turn of the other direction if nobody is at it; when that finds nothing
+/// either, a wait for its own frames, its timers or the stop.
+fn worker<H: Handler>(halves: &[Mutex<Half<H>>; 2], me: usize, stop: &Interrupt) -> Result<()> {
+    let lock = |i: usize| {
+        halves[i]
+            .lock()
+            .map_err(|_| Error::new(ErrorKind::System, "the other loop panicked"))
+    };
+    let mut poll = PollSet::new();
+    let mut timer = Timer::new()?;
+    {
+        let mut h = lock(me)?;
+        h.engine.prepare_thread()?;
+        // The ring's descriptor stays open as long as the bridge, which
+        // outlives this loop.
+        poll.add(h.engine.bridge_mut().poll_fds()[me]);
+    }
+    poll.add(stop.as_fd());
+    let timer_at = poll.add(timer.as_fd());
+    let other = 1 - me;
+    let mut shut = false;
+    loop {
+        let (mine, deadline) = {
+            let mut g = lock(me)?;
+            let h = &mut *g;
+            if !shut && stop.is_triggered() {
+                h.engine.bridge_mut().shutdown()?;
+                shut = true;
+            }
+            let n = h.engine.step(&mut h.handler, &mut h.st)?;
+            if h.engine.bridge_mut().is_closed() {
+                return Ok(());
+            }
+            (n, h.st.next_deadline())
+        };
+        if mine > 0 {
+            continue;
+        }
+        // Idle: the other direction, if its loop is not at it.
+        let theirs = match halves[other].try_lock() {
+            Ok(mut g) => {
+                let h = &mut *g;
+                if h.engine.bridge_mut().is_closed() {
+                    0
+                } else {
+                    h.engine.step(&mut h.handler, &mut h.st)?
+                }
+            }
+            Err(TryLockError::WouldBlock) => 0,
+            Err(TryLockError::Poisoned(_)) => {
+                return Err(Error::new(ErrorKind::System, "the other loop panicked"));
+            }
+        };
+        if theirs > 0 {
+            continue;
+        }
+        let wait = if shut {
+            // Draining: the stop stays triggered; look again soon.
+            Duration::from_millis(1)
+        } else {
+            match deadline {
+                Some(dl) => {
+                    timer.set(dl)?;
+                    Duration::from_secs(1)
+                }
+                None => {
+                    timer.clear()?;
+                    Duration::from_secs(1)
+                }
+            }
+        };
+        poll.wait(Some(wait))?;
+        if poll.readable(timer_at) {
+            timer.take()?;
+        }
     }
 }
