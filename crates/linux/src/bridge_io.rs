@@ -740,17 +740,7 @@ impl RxPort {
     /// Reads and clears the socket's pending error ("went down", "went
     /// away").
     pub fn check_error(&self) -> Result<()> {
-        let err = sys::take_socket_error(self.fd.as_fd())
-            .map_err(|e| Error::io(format!("reading the socket error on {}", self.interface), e))?;
-        match err {
-            None => Ok(()),
-            Some(e) => Err(interface_error(
-                self.fd.as_fd(),
-                &self.interface,
-                self.ifindex,
-                e,
-            )),
-        }
+        pending_error(self.fd.as_fd(), &self.interface, self.ifindex)
     }
 
     /// The kernel's counters, accumulated since open (reading resets the
@@ -816,21 +806,22 @@ pub struct VnetTx {
     total: SendReport,
 }
 
+/// A socket's pending error, if any, as an error naming its interface
+/// (it went down or away).
+fn pending_error(fd: BorrowedFd<'_>, interface: &str, ifindex: u32) -> Result<()> {
+    let err = sys::take_socket_error(fd)
+        .map_err(|e| Error::io(format!("reading the socket error on {interface}"), e))?;
+    match err {
+        None => Ok(()),
+        Some(e) => Err(interface_error(fd, interface, ifindex, e)),
+    }
+}
+
 impl VnetTx {
     /// Returns the socket's pending error, if any, as an error naming the
     /// interface (it went down or away).
     pub fn check_error(&self) -> Result<()> {
-        let err = sys::take_socket_error(self.fd.as_fd())
-            .map_err(|e| Error::io(format!("reading the socket error on {}", self.interface), e))?;
-        match err {
-            None => Ok(()),
-            Some(e) => Err(interface_error(
-                self.fd.as_fd(),
-                &self.interface,
-                self.ifindex,
-                e,
-            )),
-        }
+        pending_error(self.fd.as_fd(), &self.interface, self.ifindex)
     }
 
     /// Opens a sender on `interface`: `vnet_hdr` turns on
