@@ -112,9 +112,9 @@ pub struct BridgeArgs {
     /// Monitor mode: the handler sees copies and cannot affect traffic.
     #[arg(long)]
     pub monitor: bool,
-    /// One loop for both directions. By default each direction has a loop
-    /// (and a core) of its own, unless --monitor or --write needs both in
-    /// one order.
+    /// One loop for both directions. By default a second thread takes one
+    /// direction while traffic keeps the first busy, unless --monitor or
+    /// --write needs both directions in one order.
     #[arg(long)]
     pub one_loop: bool,
 }
@@ -236,7 +236,7 @@ pub fn run_wire_per_direction<H: Handler + Send + 'static>(
     let config = wire_config(args, filter, false)?;
     let mut engine = PerDirection::open(config)
         .with_context(|| format!("opening a bridge between {} and {}", args.upper, args.lower))?;
-    announce(args, engine.report(), ", a loop per direction");
+    announce(args, engine.report(), ", a thread per direction under load");
     let stopper = Stopper::install()?;
     engine.set_stopper(stopper.interrupt());
     let counters = engine.counters();

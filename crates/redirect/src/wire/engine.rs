@@ -1,7 +1,7 @@
 //! The high-level wire mode engine: a [`Handler`] run over a [`Bridge`].
 //!
-//! One event loop owns both directions ([`super::PerDirection`] runs one
-//! per direction instead, with a handler each). Each turn it takes a batch from
+//! One event loop owns both directions ([`super::PerDirection`] splits the
+//! bridge in two halves with a handler each, on one thread or two). Each turn it takes a batch from
 //! each side in turn, runs the redirect filter on every frame (frames it
 //! does not select take the fast path: no handler call), calls the handler
 //! on the rest, sends what passed to the other side in one batch per
