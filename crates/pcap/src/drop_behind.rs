@@ -22,8 +22,11 @@
 use std::fs::File;
 use std::io::{self, IoSlice, Seek, Write};
 use std::num::NonZeroU64;
+use std::path::Path;
 
 use rustix::fs::{Advice, OFlags, fadvise, fcntl_getfl};
+
+use crate::error::Error;
 
 /// A chunk: writeback of each one starts when it is complete.
 const CHUNK: u64 = 8 << 20;
@@ -70,6 +73,23 @@ impl DropBehind {
             dropped: pos.unwrap_or(0),
             active: pos.is_some(),
         }
+    }
+
+    /// Creates (truncates) the file at `path`, or takes stdout for `-` (a
+    /// plain descriptor: `Stdout` would split large writes at newlines),
+    /// and wraps it as [`DropBehind::new`] does.
+    pub fn create(path: &Path, keep_cache: bool) -> Result<DropBehind, Error> {
+        let file = if path.as_os_str() == "-" {
+            use std::os::fd::AsFd;
+            let fd = io::stdout()
+                .as_fd()
+                .try_clone_to_owned()
+                .map_err(|e| Error::io("duplicating stdout", e))?;
+            File::from(fd)
+        } else {
+            File::create(path).map_err(|e| Error::io(format!("creating {}", path.display()), e))?
+        };
+        Ok(DropBehind::new(file, keep_cache))
     }
 
     /// Whether the wrapper gives advice (a regular file, not refused so far).

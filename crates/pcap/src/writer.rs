@@ -7,7 +7,6 @@
 //! basis and cannot report failure: call `finish` to know that the file is
 //! complete.
 
-use std::fs::File;
 use std::io::{self, IoSlice, Write};
 use std::path::Path;
 
@@ -159,27 +158,9 @@ impl Writer<Output> {
     /// A regular file, stdout included, is written with [`DropBehind`]
     /// unless `opts.keep_cache` is set.
     pub fn create(path: impl AsRef<Path>, opts: WriterOptions) -> Result<Writer<Output>, Error> {
-        let path = path.as_ref();
-        let out: Output = if path.as_os_str() == "-" {
-            stdout(opts.keep_cache)?
-        } else {
-            let f = File::create(path)
-                .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
-            Box::new(DropBehind::new(f, opts.keep_cache))
-        };
+        let out: Output = Box::new(DropBehind::create(path.as_ref(), opts.keep_cache)?);
         Writer::new(out, opts)
     }
-}
-
-/// Standard output as a plain file descriptor, so that large writes are not
-/// split at newlines by the line-buffered `Stdout`.
-fn stdout(keep_cache: bool) -> Result<Output, Error> {
-    use std::os::fd::AsFd;
-    let fd = io::stdout()
-        .as_fd()
-        .try_clone_to_owned()
-        .map_err(|e| Error::io("duplicating stdout", e))?;
-    Ok(Box::new(DropBehind::new(File::from(fd), keep_cache)))
 }
 
 impl<W: Write> Writer<W> {

@@ -1,7 +1,6 @@
 //! `sluice filter -r IN -w OUT EXPR`: keep the frames an expression
 //! matches, like `tcpdump -r IN -w OUT EXPR`, for pcap and pcapng.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -88,14 +87,6 @@ pub fn run(args: FilterArgs) -> anyhow::Result<()> {
 
 /// The output file (stdout for `-`), written by a thread of its own so
 /// that the kernel's copy of the output does not hold up the filtering.
-fn create_output(path: &Path, keep_cache: bool) -> std::io::Result<WriteBehind> {
-    let file = if path.as_os_str() == "-" {
-        // A plain descriptor: `Stdout` would split the large writes at
-        // newlines.
-        use std::os::fd::AsFd;
-        File::from(std::io::stdout().as_fd().try_clone_to_owned()?)
-    } else {
-        File::create(path)?
-    };
-    WriteBehind::new(DropBehind::new(file, keep_cache))
+fn create_output(path: &Path, keep_cache: bool) -> anyhow::Result<WriteBehind> {
+    Ok(WriteBehind::new(DropBehind::create(path, keep_cache)?)?)
 }

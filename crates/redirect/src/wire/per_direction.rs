@@ -37,7 +37,7 @@ use sluice_linux::Interrupt;
 use sluice_linux::bridge_io::{PollSet, Timer};
 
 use super::bridge::StartReport;
-use super::engine::{Loop, Summary, TimerStats, WireConfig, WireRedirector};
+use super::engine::{Loop, Summary, WireConfig, WireRedirector};
 use super::error::{Error, ErrorKind, Result};
 use crate::counters::SharedCounters;
 use crate::frame::Side;
@@ -172,9 +172,8 @@ impl PerDirection {
                 }
             })
         });
-        let mut summaries = Vec::with_capacity(2);
-        let mut handlers = Vec::with_capacity(2);
-        for (half, result) in halves.into_iter().zip(results) {
+        // Both halves have their last words, whatever ended either.
+        let finish = |half: Mutex<Half<H>>, result| -> Result<(Summary, H)> {
             let Half {
                 mut engine,
                 mut handler,
@@ -183,22 +182,18 @@ impl PerDirection {
             } = half
                 .into_inner()
                 .map_err(|_| Error::new(ErrorKind::System, "a loop thread panicked"))?;
-            summaries.push(engine.end(&mut handler, st, result, started));
-            handlers.push(handler);
-        }
-        let mut timers = TimerStats::default();
-        for s in summaries {
-            timers.merge(&s?.timers);
-        }
+            Ok((engine.end(&mut handler, st, result, started)?, handler))
+        };
+        let ([h0, h1], [r0, r1]) = (halves, results);
+        let (up, low) = (finish(h0, r0), finish(h1, r1));
+        let ((su, hu), (sl, hl)) = (up?, low?);
+        let mut timers = su.timers;
+        timers.merge(&sl.timers);
         let summary = Summary {
             counters: counters.snapshot(),
             timers,
             tap: None,
             elapsed: started.elapsed(),
-        };
-        let [hu, hl]: [H; 2] = match handlers.try_into() {
-            Ok(h) => h,
-            Err(_) => unreachable!("two halves, two handlers"),
         };
         Ok((summary, [hu, hl]))
     }
